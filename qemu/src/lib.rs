@@ -1,0 +1,26 @@
+//! Host runner for the zenslab test kernel: builds the kernel (nested cargo), boots it under
+//! `qemu-system-x86_64`, streams its serial port, parses the KTAP version 1 report and classifies
+//! the run as passed / failed / crashed / timed out / error, each with its own exit code.
+//!
+//! The parser ([`ktap`]) and the classification ([`outcome`]) are pure functions; [`session`]
+//! owns the QEMU process; [`cli`] is what the binary runs. The kernel<->runner protocol is fixed in
+//! the project notes (QEMU command line, kernel command-line tokens, isa-debug-exit codes).
+
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod command;
+pub mod error;
+pub mod kernel_build;
+pub mod ktap;
+pub mod options;
+pub mod outcome;
+pub mod session;
+pub mod summary;
+
+pub use cli::{Run, main_with_args, run};
+pub use command::{QemuCommand, find_qemu};
+pub use error::RunnerError;
+pub use ktap::{KtapReport, TestResult, TestStatus, parse};
+pub use options::Options;
+pub use outcome::{Outcome, QemuEnd, Verdict, classify};

@@ -1,0 +1,202 @@
+//! Command-line options of the runner (`clap` derive) and the kernel command line they produce.
+
+#![deny(unsafe_code)]
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Builds the zenslab test kernel, boots it under QEMU, streams its serial port, parses the KTAP
+/// report and exits 0 passed, 1 failed, 2 crashed, 3 timed out, 4 runner error.
+///
+/// As another kernel's cargo `runner`, cargo calls `qemu <ELF> [ARGS]...`: the ELF is booted
+/// without building, and ARGS are appended to the kernel command line.
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+#[command(name = "qemu", version)]
+pub struct Options {
+    /// QEMU CPU model (`-cpu`); `qemu64` has no AVX and exercises the scalar path.
+    #[arg(long, default_value = "EPYC-Milan")]
+    pub cpu: String,
+    /// Number of virtual CPUs (`-smp`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub smp: u8,
+    /// QEMU accelerator (`-accel`): `tcg` (emulation), or `kvm` where real hardware
+    /// virtualisation is available.
+    #[arg(long, default_value = "tcg")]
+    pub accel: String,
+    /// Guest memory (`-m`).
+    #[arg(long, default_value = "256M")]
+    pub memory: String,
+    /// Wall-clock limit for QEMU in seconds; QEMU is killed when it is exceeded.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+    /// Run only the tests whose names contain this substring (kernel token `filter=`).
+    #[arg(long, value_name = "SUBSTR", value_parser = parse_token_value)]
+    pub filter: Option<String>,
+    /// Make the test with exactly this name fail on purpose (kernel token `fail=`).
+    #[arg(long, value_name = "NAME", value_parser = parse_token_value)]
+    pub fail: Option<String>,
+    /// Raw text appended to the kernel command line (repeatable).
+    #[arg(long, value_name = "RAW", allow_hyphen_values = true)]
+    pub append: Vec<String>,
+    /// Boot this kernel ELF instead of building the zenslab kernel.
+    #[arg(long, value_name = "ELF")]
+    pub kernel: Option<PathBuf>,
+    /// Do not build the kernel; boot the last build.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Path to qemu-system-x86_64 (default: search PATH).
+    #[arg(long, value_name = "PATH")]
+    pub qemu: Option<PathBuf>,
+    /// Do not echo the serial output (or the kernel build) live; print only the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// `[ELF] [ARGS]...`: without `--kernel`, the first positional is the kernel ELF to boot
+    /// (what cargo passes when this is a `runner`); the rest are extra kernel command-line tokens.
+    /// After the first positional everything is taken as-is, even `--flags`.
+    #[arg(value_name = "ELF_THEN_ARGS", trailing_var_arg = true)]
+    pub positional: Vec<String>,
+}
+
+impl Options {
+    /// The explicit kernel ELF (`--kernel` or the positional argument), if any.
+    pub fn explicit_kernel(&self) -> Option<PathBuf> {
+        self.kernel
+            .clone()
+            .or_else(|| self.positional.first().map(PathBuf::from))
+    }
+
+    /// Positional arguments that are kernel command-line tokens (all of them with `--kernel`,
+    /// all but the first without).
+    pub fn positional_tokens(&self) -> &[String] {
+        let skip = usize::from(self.kernel.is_none() && !self.positional.is_empty());
+        &self.positional[skip..]
+    }
+
+    /// The kernel command line for `-append`: `filter=`, `fail=`, then `--append` text, then
+    /// trailing arguments, separated by single spaces.
+    pub fn kernel_cmdline(&self) -> String {
+        let mut tokens: Vec<String> = Vec::new();
+        if let Some(filter) = &self.filter {
+            tokens.push(format!("filter={filter}"));
+        }
+        if let Some(fail) = &self.fail {
+            tokens.push(format!("fail={fail}"));
+        }
+        tokens.extend(
+            self.append
+                .iter()
+                .chain(self.positional_tokens())
+                .map(|raw| raw.trim().to_owned())
+                .filter(|raw| !raw.is_empty()),
+        );
+        tokens.join(" ")
+    }
+}
+
+/// A `filter=`/`fail=` value: non-empty, no whitespace (tokens are space-separated).
+fn parse_token_value(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        Err("must not be empty".to_owned())
+    } else if value.contains(char::is_whitespace) {
+        Err(
+            "must not contain whitespace (kernel command-line tokens are space-separated)"
+                .to_owned(),
+        )
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::try_parse_from(std::iter::once("qemu").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_follow_the_protocol() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(
+            (
+                o.cpu.as_str(),
+                o.smp,
+                o.accel.as_str(),
+                o.memory.as_str(),
+                o.timeout
+            ),
+            ("EPYC-Milan", 1, "tcg", "256M", 60)
+        );
+        assert!(!o.quiet && !o.no_build);
+        assert_eq!(o.explicit_kernel(), None);
+        assert_eq!(o.kernel_cmdline(), "");
+    }
+
+    #[test]
+    fn filter_fail_and_append_become_kernel_tokens_in_order() {
+        let o = parse(&[
+            "--append",
+            "  verbose ",
+            "--fail",
+            "b_test",
+            "--filter",
+            "pool",
+            "--append",
+            "x=1 y=2",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.kernel_cmdline(),
+            "filter=pool fail=b_test verbose x=1 y=2"
+        );
+    }
+
+    #[test]
+    fn smp_is_limited_to_1_through_8() {
+        assert_eq!(parse(&["--smp", "8"]).unwrap().smp, 8);
+        for bad in ["0", "9", "-1", "two"] {
+            assert!(parse(&["--smp", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_values_reject_whitespace_and_empty() {
+        assert!(parse(&["--filter", "a b"]).is_err());
+        assert!(parse(&["--fail", ""]).is_err());
+        assert!(parse(&["--timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn cargo_runner_form_takes_the_elf_and_trailing_args() {
+        let o = parse(&["target/kernel.elf", "filter=pool", "--nocapture"]).unwrap();
+        assert_eq!(
+            o.explicit_kernel(),
+            Some(PathBuf::from("target/kernel.elf"))
+        );
+        assert_eq!(o.kernel_cmdline(), "filter=pool --nocapture");
+        let o = parse(&["--smp", "2", "k.elf"]).unwrap();
+        assert_eq!((o.smp, o.explicit_kernel()), (2, Some("k.elf".into())));
+        assert_eq!(o.kernel_cmdline(), "");
+    }
+
+    #[test]
+    fn unknown_options_are_errors_not_kernel_tokens() {
+        assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--kernel", "k", "--bogus"]).is_err());
+    }
+
+    #[test]
+    fn with_kernel_option_every_positional_is_a_kernel_token() {
+        let o = parse(&["--kernel", "a.elf", "filter=x", "y"]).unwrap();
+        assert_eq!(o.explicit_kernel(), Some(PathBuf::from("a.elf")));
+        assert_eq!(o.kernel_cmdline(), "filter=x y");
+    }
+}
