@@ -1,0 +1,91 @@
+//! Local APIC (xAPIC, MMIO at the MADT's address, identity-mapped): ID, enable, IPIs, EOI.
+
+use crate::memory::MAPPED_LIMIT;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+const REG_ID: usize = 0x20;
+const REG_EOI: usize = 0xb0;
+const REG_SVR: usize = 0xf0;
+const REG_ICR_LOW: usize = 0x300;
+const REG_ICR_HIGH: usize = 0x310;
+/// ICR delivery-status bit (send pending).
+const ICR_PENDING: u32 = 1 << 12;
+
+/// Vector for spurious interrupts (no EOI).
+pub const SPURIOUS_VECTOR: u8 = 0x4f;
+
+/// Physical (= virtual) base of the LAPIC registers; 0 until [`set_base`].
+static BASE: AtomicU64 = AtomicU64::new(0);
+
+/// Why the LAPIC cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LapicError {
+    /// The base is 0, unaligned or outside the identity map.
+    BadBase(u64),
+}
+
+/// Records the LAPIC base from the MADT.
+pub fn set_base(base: u64) -> Result<(), LapicError> {
+    if base == 0 || !base.is_multiple_of(4096) || base + 4096 > MAPPED_LIMIT {
+        return Err(LapicError::BadBase(base));
+    }
+    BASE.store(base, Ordering::Release);
+    Ok(())
+}
+
+fn reg(offset: usize) -> *mut u32 {
+    let base = BASE.load(Ordering::Acquire);
+    assert!(base != 0, "LAPIC used before set_base");
+    (base as usize + offset) as *mut u32
+}
+
+fn read(offset: usize) -> u32 {
+    // SAFETY: `reg` points into the 4 KiB LAPIC register page validated by `set_base`
+    // (identity-mapped); LAPIC registers are 32-bit, 16-byte aligned, read with one access.
+    unsafe { reg(offset).read_volatile() }
+}
+
+fn write(offset: usize, value: u32) {
+    // SAFETY: as in `read`; writing a LAPIC register has no effect on Rust-visible memory.
+    unsafe { reg(offset).write_volatile(value) }
+}
+
+/// This CPU's local APIC ID.
+pub fn id() -> u32 {
+    read(REG_ID) >> 24
+}
+
+/// Software-enables this CPU's LAPIC with the spurious vector.
+pub fn enable() {
+    write(REG_SVR, read(REG_SVR) | 0x100 | u32::from(SPURIOUS_VECTOR));
+}
+
+/// Address of the EOI register (written by the wake-up stub to end an interrupt).
+pub fn eoi_address() -> u64 {
+    reg(REG_EOI) as u64
+}
+
+/// Sends an IPI with the raw ICR low word to `apic_id` and waits until it was accepted.
+fn send(apic_id: u32, low: u32) {
+    write(REG_ICR_HIGH, apic_id << 24);
+    write(REG_ICR_LOW, low);
+    while read(REG_ICR_LOW) & ICR_PENDING != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// INIT IPI (level assert).
+pub fn send_init(apic_id: u32) {
+    send(apic_id, 0x0000_c500);
+    send(apic_id, 0x0000_8500); // INIT level de-assert (needed by older CPUs, harmless now)
+}
+
+/// Start-up IPI: the AP starts in real mode at `page << 12`.
+pub fn send_sipi(apic_id: u32, page: u8) {
+    send(apic_id, 0x0000_4600 | u32::from(page));
+}
+
+/// Fixed-delivery IPI with `vector`.
+pub fn send_fixed(apic_id: u32, vector: u8) {
+    send(apic_id, 0x0000_4000 | u32::from(vector));
+}

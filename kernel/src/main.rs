@@ -1,0 +1,225 @@
+//! zenslab test kernel: boots under QEMU, links `alloc-pool` and `simd-kernels`, runs an
+//! in-kernel test suite and reports it in KTAP version 1 on COM1.
+//!
+//! # Boot flow
+//! 1. QEMU's `-kernel` loads this ELF at 1 MiB and finds the Xen PVH note ([`boot`]); it enters
+//!    `pvh_start32` in 32-bit protected mode with `%ebx` = `hvm_start_info`.
+//! 2. The assembly stub zeroes `.bss`, checks CPUID for long mode, identity-maps 4 GiB with
+//!    2 MiB pages, enables PAE/LME/paging, sets CR0 fully, far-jumps to 64-bit code, enables
+//!    SSE (and XSAVE/AVX state when CPUID has them) and calls [`kmain`].
+//! 3. [`kmain`]: COM1 console ([`serial`]), GDT/TSS with IST stacks ([`gdt`]), the exception
+//!    IDT ([`idt`]), the PVH start info ([`pvh`]: command line, e820 map, RSDP), the heap on the
+//!    largest usable RAM region above the kernel image ([`memory`], [`heap`]).
+//!    Each CPU's GS base points at its per-CPU block ([`percpu`]), installed first thing.
+//! 4. SMP ([`smp`]): the ACPI MADT and FADT ([`acpi`]) give the processors and the PM timer,
+//!    which calibrates the TSC ([`time`]); each AP is started by APIC ID with INIT-SIPI-SIPI
+//!    through a real-mode trampoline copied to 0x8000 ([`trampoline`]), gets its own stack,
+//!    GDT/TSS/IST stacks and per-CPU block, enables SSE/AVX itself, then idles in `sti; hlt`
+//!    until the BSP hands it a job ([`smp::run_on`]) with a wake-up IPI ([`lapic`]).
+//! 5. The test registry ([`tests`]) runs under the command-line filter / fail injection
+//!    ([`cmdline`]), prints KTAP ([`ktap`]) and exits through `isa-debug-exit` ([`exit`]):
+//!    0x10 all passed, 0x11 some failed, 0x12 panic or CPU exception ([`fatal`]).
+//!
+//! # Allocation and interrupts
+//! The global allocator is `alloc_pool::SlabPool<KernelCpuHook>` ([`heap`]): the hook returns
+//! the CPU index from the per-CPU block and disables interrupts while a CPU's cache is pinned
+//! (see [`percpu::KernelCpuHook`]). Interrupts are otherwise off everywhere, except inside an
+//! idle AP's `sti; hlt`; no interrupt or exception handler allocates.
+//!
+//! The build is a freestanding ELF for `x86_64-unknown-linux-gnu` (stable Rust keeps AVX2
+//! hard-float there); [`libc_shims`] supplies what the prebuilt `core` expects from libc.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod acpi;
+mod boot;
+mod cmdline;
+mod cpu;
+mod exit;
+mod fatal;
+mod gdt;
+mod heap;
+mod idt;
+mod ktap;
+mod lapic;
+mod libc_shims;
+mod llheap;
+mod memory;
+mod percpu;
+mod pvh;
+mod serial;
+mod smp;
+mod tests;
+mod time;
+mod trampoline;
+
+use crate::cmdline::CrashKind;
+use crate::exit::exit_qemu;
+use crate::gdt::{CpuTables, IstStacks};
+use crate::pvh::BootInfo;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Rust entry, called by the boot stub in long mode with SSE on.
+///
+/// `start_info` is the physical address of the PVH `hvm_start_info`.
+pub extern "C" fn kmain(start_info: u32) -> ! {
+    install_bsp_percpu();
+    serial::init();
+    println!("zenslab-kernel {} booting", env!("CARGO_PKG_VERSION"));
+    load_bsp_tables();
+    idt::load();
+
+    // SAFETY: `start_info` is the %ebx value the PVH entry received, passed through unchanged
+    // by the boot stub; the firmware's structures lie in the identity-mapped first 4 GiB.
+    let info = match unsafe { BootInfo::read(start_info) } {
+        Ok(info) => info,
+        Err(e) => fatal::halt_with_report(format_args!("bad PVH start info: {e:?}")),
+    };
+    let image = memory::kernel_image();
+    let Some(region) = memory::largest_usable_above(info.memmap(), image.end()) else {
+        fatal::halt_with_report(format_args!("no usable RAM above the kernel image"))
+    };
+    // SAFETY: `region` is usable RAM (e820 type 1) above the kernel image, identity-mapped, and
+    // used by nothing else; the start info was copied out before.
+    if let Err(e) = unsafe { heap::init(region.start, region.len) } {
+        fatal::halt_with_report(format_args!("heap init failed: {e}"));
+    }
+    boot_report(&info, region);
+    bring_up_cpus(&info);
+
+    let options = cmdline::parse(info.cmdline());
+    for token in &options.unknown {
+        println!("# cmdline: ignoring unknown token `{token}`");
+    }
+    if let Some(kind) = options.crash {
+        crash_on_purpose(kind);
+    }
+    let code = ktap::run(tests::ALL, &options);
+    exit_qemu(code);
+}
+
+/// Loads the bootstrap processor's GDT/TSS from static storage (no heap yet; the APs get
+/// theirs from the heap).
+fn load_bsp_tables() {
+    static LOADED: AtomicBool = AtomicBool::new(false);
+    static mut TABLES: CpuTables = CpuTables::new();
+    static mut STACKS: IstStacks = IstStacks::new();
+    assert!(
+        !LOADED.swap(true, Ordering::AcqRel),
+        "BSP tables loaded twice"
+    );
+    // SAFETY: LOADED makes this run once, so these are the only references ever made to the
+    // two statics.
+    let (tables, stacks) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(TABLES),
+            &mut *core::ptr::addr_of_mut!(STACKS),
+        )
+    };
+    CpuTables::load(tables, stacks);
+}
+
+/// Points the BSP's GS base at its static per-CPU block (index 0).
+fn install_bsp_percpu() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    static mut BLOCK: percpu::PerCpu = percpu::PerCpu::new(0, 0);
+    assert!(
+        !INSTALLED.swap(true, Ordering::AcqRel),
+        "BSP per-CPU block installed twice"
+    );
+    // SAFETY: INSTALLED makes this run once: the only reference ever made to BLOCK.
+    let block = unsafe { &mut *core::ptr::addr_of_mut!(BLOCK) };
+    block.apic_id = cpu::cpuid(1, 0).ebx >> 24;
+    percpu::install(block);
+}
+
+/// ACPI, LAPIC, TSC calibration, then the application processors (issue 5).
+fn bring_up_cpus(info: &BootInfo) {
+    let acpi = match acpi::parse(info.rsdp) {
+        Ok(acpi) => acpi,
+        Err(e) => {
+            println!("# acpi: {e:?}: staying on one CPU");
+            return;
+        }
+    };
+    let per_ms = time::calibrate(acpi.pm_timer_port, acpi.pm_timer_32bit, 10);
+    println!(
+        "# acpi: {} processor(s) in the MADT, lapic {:#x}, pm timer {:?}; tsc {} kHz",
+        acpi.processors.len(),
+        acpi.lapic_base,
+        acpi.pm_timer_port,
+        per_ms
+    );
+    if let Err(e) = lapic::set_base(acpi.lapic_base) {
+        println!("# lapic: {e:?}: staying on one CPU");
+        return;
+    }
+    lapic::enable();
+    idt::set_eoi_address(lapic::eoi_address());
+    smp::init_bsp(lapic::id());
+    let page = trampoline::TRAMPOLINE_PHYS as u64;
+    let page_free = info
+        .memmap()
+        .iter()
+        .any(|e| e.kind == pvh::E820_RAM && e.addr <= page && e.addr + e.size >= page + 4096);
+    // SAFETY: once, on the BSP, after heap, LAPIC base and TSC calibration; `page_free` says
+    // whether the trampoline page is RAM, and nothing of the kernel lives below 1 MiB.
+    let report = unsafe { smp::start_aps(&acpi, page_free) };
+    println!("# smp: {} cpu(s) online", report.online);
+    for missing in &report.failed {
+        println!("# smp: {missing}");
+    }
+    if report.skipped > 0 {
+        println!(
+            "# smp: {} processor(s) beyond the kernel's limit not started",
+            report.skipped
+        );
+    }
+}
+
+/// Prints the boot banner: CPU, platform, memory.
+fn boot_report(info: &BootInfo, heap: memory::Region) {
+    let mut buf = [0u8; 48];
+    let platform = cpu::Platform::detect();
+    println!(
+        "# cpu: {} ({}), avx state {}",
+        cpu::brand(&mut buf),
+        platform.name(),
+        if cpu::avx_enabled() { "on" } else { "off" }
+    );
+    let image = memory::kernel_image();
+    println!(
+        "# kernel image {:#x}..{:#x}, heap {:#x}..{:#x} ({} MiB), start info v{}: {} e820 entries, rsdp {:#x}",
+        image.start,
+        image.end(),
+        heap.start,
+        heap.end(),
+        heap.len >> 20,
+        info.version,
+        info.memmap().len(),
+        info.rsdp
+    );
+    println!("# cmdline: `{}`", info.cmdline());
+}
+
+/// Crashes as requested on the command line, to exercise the crash reports.
+fn crash_on_purpose(kind: CrashKind) {
+    println!("# crashing on purpose: {kind:?}");
+    match kind {
+        CrashKind::Panic => panic!("crash=panic requested on the command line"),
+        CrashKind::PageFault => {
+            // Above the 4 GiB identity map: not present.
+            let addr = memory::MAPPED_LIMIT as usize + 0x1234;
+            // SAFETY: deliberately faulting: the read raises #PF before any value is produced,
+            // and the exception handler never returns (it exits QEMU).
+            let _ = unsafe { core::ptr::read_volatile(addr as *const u64) };
+        }
+        CrashKind::InvalidOpcode => {
+            // SAFETY: deliberately raises #UD; the handler reports and exits QEMU.
+            unsafe { core::arch::asm!("ud2") };
+        }
+    }
+}
