@@ -334,13 +334,11 @@ fn assert_smp_boot(cpus: u8) {
 }
 
 #[test]
-#[ignore = "needs SMP kernel (issue 5)"]
 fn smp_2_passes() {
     assert_smp_boot(2);
 }
 
 #[test]
-#[ignore = "needs SMP kernel (issue 5)"]
 fn smp_4_passes() {
     assert_smp_boot(4);
 }
