@@ -1,0 +1,195 @@
+//! Vector building blocks (8 × f32) shared by the AVX2 kernels: exponential with a
+//! double-word argument and an exact power-of-two scale, and `e^a − 1` as a double word.
+//!
+//! These are safe `#[target_feature]` functions: they can only be called from code that is
+//! itself compiled for AVX2+FMA, which the public `unsafe fn`s of [`super`] guarantee.
+#![deny(unsafe_code)]
+
+use core::arch::x86_64::*;
+
+/// Nearest f32 to ln 2 (0x3f317218); `n·LN2_HI` is exact inside an FMA.
+const LN2_HI: f32 = core::f32::consts::LN_2;
+/// `ln 2 − LN2_HI`.
+const LN2_LO: f32 = -1.904_654_2e-9;
+/// 1.5·2^23: `fma(a, log2e, MAGIC)` rounds `a·log2e` to an integer held in the low mantissa bits.
+const ROUND_MAGIC: f32 = 12_582_912.0;
+
+/// Broadcast.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn splat(v: f32) -> __m256 {
+    _mm256_set1_ps(v)
+}
+
+/// `|x|`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn abs(x: __m256) -> __m256 {
+    _mm256_andnot_ps(splat(-0.0), x)
+}
+
+/// `min(x, hi)`, NaN in `x` kept (`minps` returns its second operand on NaN).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn min_keep_nan(x: __m256, hi: f32) -> __m256 {
+    _mm256_min_ps(splat(hi), x)
+}
+
+/// `max(x, lo)`, NaN in `x` kept.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn max_keep_nan(x: __m256, lo: f32) -> __m256 {
+    _mm256_max_ps(splat(lo), x)
+}
+
+/// Error-free sum for `|a| ≥ |b|` (or `a = 0`): `a + b = s + e` exactly.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn fast_two_sum(a: __m256, b: __m256) -> (__m256, __m256) {
+    let s = _mm256_add_ps(a, b);
+    let e = _mm256_sub_ps(b, _mm256_sub_ps(s, a));
+    (s, e)
+}
+
+/// Error-free sum for any `a`, `b` (Knuth): `a + b = s + e` exactly.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn two_sum(a: __m256, b: __m256) -> (__m256, __m256) {
+    let s = _mm256_add_ps(a, b);
+    let bb = _mm256_sub_ps(s, a);
+    let e = _mm256_add_ps(_mm256_sub_ps(a, _mm256_sub_ps(s, bb)), _mm256_sub_ps(b, bb));
+    (s, e)
+}
+
+/// `v·2^n` for `n ∈ [−152, 128]`, via two normal power-of-two factors so that a result in
+/// the subnormal range is rounded only once (by the last multiplication).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn ldexp(v: __m256, n: __m256i) -> __m256 {
+    let n1 = _mm256_srai_epi32::<1>(n);
+    let n2 = _mm256_sub_epi32(n, n1);
+    let bias = _mm256_set1_epi32(127);
+    let s1 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n1, bias)));
+    let s2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n2, bias)));
+    _mm256_mul_ps(_mm256_mul_ps(v, s1), s2)
+}
+
+/// Splits `e^(a_hi + a_lo) = p·2^n` with `p ∈ [0.70, 1.42]`, for `a_hi ∈ [−110, 89]` (callers
+/// clamp; NaN propagates into `p`) and `|a_lo| ≤ 2^−20·|a_hi|`.
+///
+/// Range reduction `r = a − n·ln2` uses two constants with FMA (the first step is exact) and
+/// adds `a_lo`, so `r` carries an absolute error below 2^−25 whatever the size of `a`: the
+/// relative error of `e^a` does not grow with `|a|`. `e^r` is [`exp_poly`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_parts(a_hi: __m256, a_lo: __m256) -> (__m256, __m256i) {
+    let magic = splat(ROUND_MAGIC);
+    let t = _mm256_fmadd_ps(a_hi, splat(core::f32::consts::LOG2_E), magic);
+    let n_f = _mm256_sub_ps(t, magic);
+    let n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
+    let r = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a_hi);
+    let r = _mm256_fnmadd_ps(n_f, splat(LN2_LO), r);
+    let r = _mm256_add_ps(r, a_lo);
+    (exp_poly(r), n)
+}
+
+/// 1.5·2^23 + 191: after `fma(a, log2e, SCALED_MAGIC)` the low 9 mantissa bits hold `n + 191`,
+/// so shifting the bits left by 23 gives the f32 `2^(n + 64)` directly.
+const SCALED_MAGIC: f32 = 12_583_103.0;
+/// 2^−64: the factor that brings `p·2^(n+64)` back to `e^a`.
+pub(super) const TWO_POW_M64: f32 = f32::from_bits(0x1f80_0000);
+
+/// `e^(a_hi + a_lo) = p·s·2^−64` (`a_lo` absent: 0) for `a_hi ∈ [−110, 0]` (callers clamp; NaN propagates into
+/// `p`), with `p ∈ [0.70, 1.42]` and `s = 2^(n + 64)` ∈ [2^−95, 2^64] read straight out of
+/// the rounding constant's bits (one shift, no integer arithmetic).
+///
+/// Callers multiply whatever else they need into `p` first, then by `s`, then by 2^−64: the
+/// intermediate stays normal for every `|m·p|` ≥ 2^−149·2^−64·…, and the last product is
+/// exact for a normal result and rounds once for a subnormal one, so a normal result is never
+/// built from a subnormal intermediate.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_nonpositive_parts(a_hi: __m256, a_lo: Option<__m256>) -> (__m256, __m256) {
+    let magic = splat(SCALED_MAGIC);
+    let t = _mm256_fmadd_ps(a_hi, splat(core::f32::consts::LOG2_E), magic);
+    let n_f = _mm256_sub_ps(t, magic);
+    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)));
+    let r = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a_hi);
+    let mut r = _mm256_fnmadd_ps(n_f, splat(LN2_LO), r);
+    if let Some(lo) = a_lo {
+        r = _mm256_add_ps(r, lo);
+    }
+    (exp_poly(r), scale)
+}
+
+/// `e^r` for `|r| ≤ ln2/2 + 0.002`: `1 + r·q(r)` with `q` the degree-5 Chebyshev fit of
+/// `(e^r − 1)/r` (mpmath `chebyfit`, coefficients rounded to f32): relative error 1.04e-8
+/// (0.17·2^−24) including the coefficient rounding; 6 FMAs.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn exp_poly(r: __m256) -> __m256 {
+    let mut q = splat(0.001_393_416);
+    q = _mm256_fmadd_ps(q, r, splat(0.008_369_564));
+    q = _mm256_fmadd_ps(q, r, splat(0.041_666_46));
+    q = _mm256_fmadd_ps(q, r, splat(0.166_665_02));
+    q = _mm256_fmadd_ps(q, r, splat(0.5));
+    q = _mm256_fmadd_ps(q, r, splat(1.0));
+    _mm256_fmadd_ps(q, r, splat(1.0))
+}
+
+/// `num / d` corrected for the rounding of the quotient and for the low parts `num_lo` and
+/// `d_lo` of the exact numerator and denominator (`d ∈ [1, 2]`): one `vdivps`, the exact
+/// residual by FMA, and a correction through the 12-bit `vrcpps`. The residual is formed
+/// negated so that a −0 quotient stays −0.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn corrected_div(num: __m256, num_lo: __m256, d: __m256, d_lo: __m256) -> __m256 {
+    let q = _mm256_div_ps(num, d);
+    let rn = _mm256_fmsub_ps(q, d, num);
+    let rn = _mm256_fmadd_ps(q, d_lo, rn);
+    let rn = _mm256_sub_ps(rn, num_lo);
+    _mm256_fnmadd_ps(rn, _mm256_rcp_ps(d), q)
+}
+
+/// `e^a − 1 = hi + lo` (double word, relative error ≈ 2^−29) for `a ∈ [−18.5, 0]`; NaN
+/// propagates into `hi`.
+///
+/// `a = n·ln2 + r`; `e^r − 1 = r + r²/2 + r³·P(r)` with `r²` split exactly by FMA; then
+/// `e^a − 1 = (2^n − 1) + 2^n·(e^r − 1)` where `2^n − 1` is split exactly, so nothing
+/// cancels and `hi + lo` keeps ≈ 29 good bits even when the result is near −1.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn expm1_double(a: __m256) -> (__m256, __m256) {
+    let magic = splat(ROUND_MAGIC);
+    let t = _mm256_fmadd_ps(a, splat(core::f32::consts::LOG2_E), magic);
+    let n_f = _mm256_sub_ps(t, magic);
+    let n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
+    let rh = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a); // exact
+    let tl = _mm256_mul_ps(n_f, splat(-LN2_LO)); // r = rh + tl, |tl| < 6e-8
+    let r2h = _mm256_mul_ps(rh, rh);
+    let r2l = _mm256_fmsub_ps(rh, rh, r2h);
+    let mut p = splat(1.0 / 40320.0);
+    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 5040.0));
+    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 720.0));
+    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 120.0));
+    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 24.0));
+    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 6.0));
+    let half = splat(0.5);
+    let (s, e1) = fast_two_sum(rh, _mm256_mul_ps(half, r2h));
+    // lo = e1 + r2l/2 + r2h·rh·P + tl·(1 + rh)
+    let mut lo = _mm256_fmadd_ps(half, r2l, e1);
+    lo = _mm256_fmadd_ps(_mm256_mul_ps(r2h, rh), p, lo);
+    lo = _mm256_add_ps(lo, _mm256_fmadd_ps(tl, rh, tl));
+    // 2^n with n ∈ [−27, 0].
+    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+        n,
+        _mm256_set1_epi32(127),
+    )));
+    let one = splat(1.0);
+    let ch = _mm256_sub_ps(scale, one);
+    let cl = _mm256_sub_ps(scale, _mm256_add_ps(ch, one)); // exact (Sterbenz)
+    let (hi, e2) = fast_two_sum(ch, _mm256_mul_ps(scale, s));
+    let lo = _mm256_add_ps(e2, _mm256_fmadd_ps(scale, lo, cl));
+    // Renormalise so that |lo| ≤ ulp(hi)/2: callers correct quotients with a 12-bit `rcp`.
+    fast_two_sum(hi, lo)
+}
