@@ -1,0 +1,517 @@
+//! Unit tests of the pool as a whole (the modules test their own policy).
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::Cell;
+use core::mem::MaybeUninit;
+use std::vec::Vec;
+
+use allocator_api2::alloc::Allocator;
+
+use crate::{
+    CLASS_SIZES, Config, CpuHook, InitError, NUM_CLASSES, NoCpuCache, SLAB_SIZE, SlabPool,
+};
+
+std::thread_local! {
+    static CPU: Cell<Option<usize>> = const { Cell::new(Some(0)) };
+}
+
+/// Test hook: the CPU index is chosen per test thread with [`set_cpu`]; each test uses its own
+/// pool from one thread, so indices are exclusive per pool.
+struct TestCpu;
+
+// SAFETY: every test pool is used by one thread only, so an index is never used concurrently.
+unsafe impl CpuHook for TestCpu {
+    type Token = ();
+    fn pin() -> Option<(usize, ())> {
+        CPU.with(Cell::get).map(|c| (c, ()))
+    }
+    fn unpin(_: ()) {}
+}
+
+fn set_cpu(cpu: Option<usize>) {
+    CPU.with(|c| c.set(cpu));
+}
+
+const SMALL: Config = Config {
+    max_cpus: 4,
+    ..Config::DEFAULT
+};
+
+/// Runs `f` on a pool of `H` over a fresh `len`-byte region, then frees the region.
+fn with_pool<H: CpuHook, R>(config: Config, len: usize, f: impl FnOnce(&SlabPool<H>) -> R) -> R {
+    let mut mem: Vec<MaybeUninit<u64>> = Vec::with_capacity(len / 8);
+    let pool = SlabPool::<H>::with_config(config);
+    // SAFETY: the buffer is valid for `len` bytes and outlives the pool (dropped first).
+    unsafe { pool.init(mem.as_mut_ptr().cast(), len) }.expect("init");
+    let r = f(&pool);
+    // The pool (which has no destructor) must not be used after the region is freed.
+    let _ = pool;
+    drop(mem);
+    r
+}
+
+/// Allocates `n` blocks of `l` (null on exhaustion).
+fn alloc_n<H: CpuHook>(pool: &SlabPool<H>, l: Layout, n: usize) -> Vec<*mut u8> {
+    // SAFETY: the test layouts have non-zero sizes.
+    (0..n).map(|_| unsafe { pool.alloc(l) }).collect()
+}
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+#[test]
+fn init_rejects_bad_regions_and_second_init() {
+    let pool = SlabPool::<NoCpuCache>::with_config(SMALL);
+    // SAFETY: a null start is rejected before any access.
+    let null = unsafe { pool.init(core::ptr::null_mut(), 1 << 20) };
+    assert_eq!(null, Err(InitError::NullRegion));
+    let mut mem: Vec<MaybeUninit<u64>> = Vec::with_capacity(1 << 17);
+    let base = mem.as_mut_ptr().cast::<u8>();
+    // SAFETY: the checks fail before the (in-bounds) region is touched.
+    unsafe {
+        assert!(matches!(
+            pool.init(base.add(1), 1 << 19),
+            Err(InitError::Misaligned { .. })
+        ));
+        assert!(matches!(
+            pool.init(base, 1000),
+            Err(InitError::TooSmall { got: 1000, .. })
+        ));
+        assert_eq!(pool.init(base, usize::MAX), Err(InitError::AddressOverflow));
+    }
+    // SAFETY: non-zero size.
+    let early = unsafe { pool.alloc(layout(64, 8)) };
+    assert!(early.is_null(), "no allocation before init");
+    assert!((&pool).allocate(layout(64, 8)).is_err());
+    // SAFETY: a valid 1 MiB buffer that outlives the pool.
+    unsafe {
+        pool.init(base, 1 << 20).unwrap();
+        assert_eq!(pool.init(base, 1 << 20), Err(InitError::AlreadyInitialized));
+    }
+    // The pool (which has no destructor) must not be used after the region is freed.
+    let _ = pool;
+    drop(mem);
+}
+
+#[test]
+fn too_small_for_prefill_is_an_error_and_leaves_pool_uninitialised() {
+    let mut mem: Vec<MaybeUninit<u64>> = Vec::with_capacity(1 << 15);
+    let big = Config {
+        prefill: [1024; NUM_CLASSES],
+        ..SMALL
+    };
+    let pool = SlabPool::<NoCpuCache>::with_config(big);
+    // SAFETY: valid 256 KiB buffer, outlives the pool.
+    let r = unsafe { pool.init(mem.as_mut_ptr().cast(), 1 << 18) };
+    assert!(
+        matches!(r, Err(InitError::PrefillExhausted { .. })),
+        "{r:?}"
+    );
+    // SAFETY: null layout check: pool is uninitialised again, allocation fails.
+    assert!(unsafe { pool.alloc(layout(64, 64)) }.is_null());
+    assert_eq!(
+        pool.stats()
+            .classes
+            .iter()
+            .map(|c| c.slabs_held)
+            .sum::<u64>(),
+        0
+    );
+    // The pool (which has no destructor) must not be used after the region is freed.
+    let _ = pool;
+    drop(mem);
+}
+
+#[test]
+fn every_class_honours_size_equal_align_and_keeps_contents() {
+    for cpu in [None, Some(1)] {
+        set_cpu(cpu);
+        with_pool::<TestCpu, _>(SMALL, 1 << 20, |pool| {
+            let mut blocks = Vec::new();
+            for &size in &CLASS_SIZES {
+                for l in [layout(size, size), layout(size, 1), layout(size / 2 + 1, 8)] {
+                    // SAFETY: non-zero size.
+                    let p = unsafe { pool.alloc(l) };
+                    assert!(!p.is_null());
+                    let class = crate::class_index(l.size(), l.align()).unwrap();
+                    assert_eq!(p.addr() % CLASS_SIZES[class], 0, "aligned to its class");
+                    let fill = blocks.len() as u8;
+                    // SAFETY: `p` is a live block of `l.size()` bytes.
+                    unsafe { p.write_bytes(fill, l.size()) };
+                    blocks.push((p, l, fill));
+                }
+            }
+            for &(p, l, fill) in &blocks {
+                // SAFETY: live blocks written above.
+                let bytes = unsafe { core::slice::from_raw_parts(p, l.size()) };
+                assert!(
+                    bytes.iter().all(|&b| b == fill),
+                    "block {p:p} lost its bytes"
+                );
+            }
+            for (p, l, _) in blocks {
+                // SAFETY: allocated above with `l`.
+                unsafe { pool.dealloc(p, l) };
+            }
+            let s = pool.stats();
+            assert_eq!(s.live_objects(), 0);
+            assert_eq!(s.classes.iter().map(|c| c.allocations).sum::<u64>(), 24);
+        });
+    }
+    set_cpu(Some(0));
+}
+
+#[test]
+fn blocks_are_distinct_and_keep_their_bytes() {
+    with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {
+        let mut blocks = Vec::new();
+        // Fewer blocks under Miri, where every byte check is interpreted.
+        let n = if cfg!(miri) { 48 } else { 300 };
+        for i in 0..n {
+            let size = CLASS_SIZES[i % NUM_CLASSES];
+            let l = layout(size - 7, 8);
+            // SAFETY: non-zero size.
+            let p = unsafe { pool.alloc(l) };
+            assert!(!p.is_null());
+            // SAFETY: live block of `l.size()` bytes.
+            unsafe { p.write_bytes(i as u8, l.size()) };
+            blocks.push((p, l, i as u8));
+        }
+        let mut spans: Vec<(usize, usize)> = blocks
+            .iter()
+            .map(|(p, l, _)| (p.addr(), p.addr() + l.size()))
+            .collect();
+        spans.sort();
+        assert!(
+            spans.windows(2).all(|w| w[0].1 <= w[1].0),
+            "overlapping blocks"
+        );
+        for (p, l, v) in blocks {
+            // SAFETY: live block written above.
+            let bytes = unsafe { core::slice::from_raw_parts(p, l.size()) };
+            assert!(bytes.iter().all(|&b| b == v));
+            // SAFETY: allocated with `l`.
+            unsafe { pool.dealloc(p, l) };
+        }
+    });
+}
+
+#[test]
+fn aligned_4k_and_large_requests() {
+    with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {
+        let l = layout(4096, 64);
+        // SAFETY: non-zero sizes; blocks freed with their layouts.
+        unsafe {
+            let p = pool.alloc(l);
+            assert_eq!(p.addr() % 4096, 0);
+            pool.dealloc(p, l);
+            let big = layout(20_000, 16_384);
+            let q = pool.alloc(big);
+            assert!(!q.is_null());
+            assert_eq!(q.addr() % 16_384, 0);
+            q.write_bytes(1, big.size());
+            assert_eq!(pool.stats().fallback_bytes, 20_000);
+            pool.dealloc(q, big);
+            assert_eq!(pool.stats().fallback_bytes, 0);
+        }
+    });
+}
+
+#[test]
+fn realloc_stays_in_place_within_a_class_and_copies_across() {
+    with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {
+        // SAFETY: blocks used within their sizes and freed with their current layouts.
+        unsafe {
+            let l = layout(100, 8);
+            let p = pool.alloc(l);
+            p.write_bytes(7, 100);
+            let q = pool.realloc(p, l, 128);
+            assert_eq!(q, p, "100 -> 128 stays in the 128 class");
+            let r = pool.realloc(q, layout(128, 8), 5000);
+            assert_ne!(r, q);
+            assert!(core::slice::from_raw_parts(r, 100).iter().all(|&b| b == 7));
+            let s = pool.realloc(r, layout(5000, 8), 40_000);
+            assert!(core::slice::from_raw_parts(s, 100).iter().all(|&b| b == 7));
+            let t = pool.realloc(s, layout(40_000, 8), 64);
+            assert!(core::slice::from_raw_parts(t, 64).iter().all(|&b| b == 7));
+            pool.dealloc(t, layout(64, 8));
+        }
+        let s = pool.stats();
+        assert_eq!(s.live_objects(), 0);
+        assert_eq!(s.fallback_bytes, 0);
+    });
+}
+
+#[test]
+fn allocator_api_vec_and_zero_sizes() {
+    with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {
+        let mut v = allocator_api2::vec::Vec::new_in(pool);
+        for i in 0..10_000u32 {
+            v.push(i);
+        }
+        assert!(v.iter().enumerate().all(|(i, &x)| i as u32 == x));
+        v.truncate(3);
+        v.shrink_to_fit();
+        assert_eq!(&v[..], &[0, 1, 2]);
+        drop(v);
+        let z = (&pool).allocate(layout(0, 4096)).unwrap();
+        assert_eq!(z.len(), 0);
+        assert_eq!(z.cast::<u8>().as_ptr().addr() % 4096, 0);
+        // SAFETY: zero-size blocks are dangling and freeing them is a no-op.
+        unsafe { (&pool).deallocate(z.cast(), layout(0, 4096)) };
+        let b = (&pool).allocate(layout(100, 4)).unwrap();
+        assert_eq!(b.len(), 128, "the whole object is usable");
+        // SAFETY: `b` is live with a layout fitting 100..=128 bytes.
+        unsafe {
+            let g = (&pool)
+                .grow_zeroed(b.cast(), layout(100, 4), layout(128, 4))
+                .unwrap();
+            assert_eq!(
+                g.cast::<u8>(),
+                b.cast::<u8>(),
+                "grow within the class stays in place"
+            );
+            (&pool).deallocate(g.cast(), layout(128, 4));
+        }
+        assert_eq!(pool.stats().live_objects(), 0);
+    });
+}
+
+#[test]
+fn exhaustion_returns_null_and_everything_comes_back() {
+    with_pool::<TestCpu, _>(SMALL, 1 << 20, |pool| {
+        let before = pool.stats();
+        let mut blocks = Vec::new();
+        let mut i = 0usize;
+        loop {
+            let l = layout(CLASS_SIZES[i % NUM_CLASSES], 8);
+            i += 1;
+            // SAFETY: non-zero size.
+            let p = unsafe { pool.alloc(l) };
+            if p.is_null() {
+                break;
+            }
+            blocks.push((p, l));
+        }
+        assert!(blocks.len() > 100);
+        assert!((&pool).allocate(layout(1 << 20, 8)).is_err());
+        for (p, l) in blocks {
+            // SAFETY: allocated above.
+            unsafe { pool.dealloc(p, l) };
+        }
+        pool.trim();
+        let s = pool.stats();
+        assert_eq!(s.live_objects(), 0);
+        assert_eq!(s.classes.iter().map(|c| c.slabs_held).sum::<u64>(), 0);
+        assert_eq!(s.heap_used, before.heap_used);
+        // Nearly the whole heap in one block.
+        let l = layout(s.heap_size as usize - 4096, 8);
+        // SAFETY: non-zero size; freed right away.
+        unsafe {
+            let p = pool.alloc(l);
+            assert!(!p.is_null());
+            pool.dealloc(p, l);
+        }
+    });
+}
+
+#[test]
+fn large_request_trims_caches_before_failing() {
+    with_pool::<TestCpu, _>(SMALL, 1 << 20, |pool| {
+        let l = layout(64, 64);
+        let blocks: Vec<_> = alloc_n(pool, l, 3000);
+        assert!(blocks.iter().all(|p| !p.is_null()));
+        for &p in &blocks {
+            // SAFETY: allocated above with `l`.
+            unsafe { pool.dealloc(p, l) };
+        }
+        assert!(pool.stats().classes[0].slabs_held >= 2);
+        let s = pool.stats();
+        let big = layout(s.heap_size as usize - 8192, 8);
+        // SAFETY: non-zero size; freed right away.
+        unsafe {
+            let p = pool.alloc(big);
+            assert!(!p.is_null(), "the implicit trim freed the cached slabs");
+            pool.dealloc(p, big);
+        }
+    });
+}
+
+#[test]
+fn cross_cpu_frees_land_in_the_freeing_cache_and_balance() {
+    with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {
+        let l = layout(256, 8);
+        set_cpu(Some(0));
+        let blocks: Vec<_> = alloc_n(pool, l, 500);
+        set_cpu(Some(3));
+        for &p in &blocks {
+            // SAFETY: allocated above with `l`.
+            unsafe { pool.dealloc(p, l) };
+        }
+        let s = pool.stats().classes[2];
+        assert_eq!((s.allocations, s.frees, s.live), (500, 500, 0));
+        assert!(
+            s.depot_flushes > 0,
+            "CPU 3 handed full magazines to the depot"
+        );
+        set_cpu(Some(0));
+        // 64 objects stay in CPU 3's magazines; the other 436 are in the depot and slabs.
+        let again: Vec<_> = alloc_n(pool, l, 400);
+        let s2 = pool.stats().classes[2];
+        assert_eq!(
+            s2.slabs_held, s.slabs_held,
+            "objects freed on CPU 3 were reused by CPU 0"
+        );
+        assert!(s2.reuse_rate() > 0.0);
+        for p in again {
+            // SAFETY: allocated above with `l`.
+            unsafe { pool.dealloc(p, l) };
+        }
+    });
+    set_cpu(Some(0));
+}
+
+#[test]
+fn stats_count_hits_refills_and_peak() {
+    // Cached: hits after the first refill; peak sampled (a lower bound of the true peak).
+    with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {
+        let l = layout(64, 8);
+        for _ in 0..1000 {
+            // SAFETY: allocate and free at once.
+            unsafe { pool.dealloc(pool.alloc(l), l) };
+        }
+        let s = pool.stats().classes[0];
+        assert_eq!(s.allocations, 1000);
+        assert_eq!(s.cache_hits, 999);
+        assert_eq!(s.depot_refills, 1);
+        assert!(s.peak_live <= 1 && s.peak_live >= s.live);
+    });
+    // Uncached: every operation samples, so the peak is exact.
+    with_pool::<NoCpuCache, _>(SMALL, 1 << 21, |pool| {
+        let l = layout(700, 8);
+        let a: Vec<_> = alloc_n(pool, l, 37);
+        for &p in &a[..30] {
+            // SAFETY: allocated above.
+            unsafe { pool.dealloc(p, l) };
+        }
+        let b: Vec<_> = alloc_n(pool, l, 5);
+        let s = pool.stats().classes[4];
+        assert_eq!((s.live, s.peak_live, s.cache_hits), (12, 37, 0));
+        assert_eq!(s.slabs_held, 1);
+        let expected_frag = 1.0 - (12.0 * 1024.0) / SLAB_SIZE as f64;
+        assert!((pool.stats().fragmentation() - expected_frag).abs() < 1e-12);
+        for p in a[30..].iter().chain(&b) {
+            // SAFETY: allocated above.
+            unsafe { pool.dealloc(*p, l) };
+        }
+    });
+}
+
+#[test]
+fn empty_slabs_return_to_the_heap_beyond_the_kept_ones() {
+    let config = Config {
+        empty_slabs_kept: 0,
+        depot_magazines: 0,
+        ..SMALL
+    };
+    with_pool::<NoCpuCache, _>(config, 1 << 21, |pool| {
+        let l = layout(8192, 8);
+        let used0 = pool.stats().heap_used;
+        let blocks: Vec<_> = alloc_n(pool, l, 40);
+        assert_eq!(pool.stats().classes[7].slabs_held, 5);
+        for &p in &blocks {
+            // SAFETY: allocated above.
+            unsafe { pool.dealloc(p, l) };
+        }
+        let s = pool.stats();
+        assert_eq!(
+            s.classes[7].slabs_held, 0,
+            "no depot, no kept slabs: all returned"
+        );
+        assert_eq!(s.heap_used, used0);
+    });
+}
+
+#[test]
+fn prefill_carves_objects_up_front() {
+    let config = Config {
+        prefill: [100; NUM_CLASSES],
+        ..SMALL
+    };
+    with_pool::<TestCpu, _>(config, 4 << 20, |pool| {
+        let s = pool.stats();
+        assert!(
+            s.classes
+                .iter()
+                .all(|c| c.carved == 100 && c.slabs_held >= 1)
+        );
+        let heap_used = s.heap_used;
+        let l = layout(8192, 8192);
+        let blocks: Vec<_> = alloc_n(pool, l, 100);
+        assert!(blocks.iter().all(|p| !p.is_null()));
+        assert_eq!(pool.stats().heap_used, heap_used, "served from the prefill");
+        for p in blocks {
+            // SAFETY: allocated above.
+            unsafe { pool.dealloc(p, l) };
+        }
+    });
+}
+
+#[cfg(hardened)]
+mod hardened {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "double free")]
+    fn double_free_panics() {
+        with_pool::<TestCpu, _>(SMALL, 1 << 20, |pool| {
+            let l = layout(128, 8);
+            // SAFETY: the second free is the bug under test; hardened mode catches it before
+            // touching the lists.
+            unsafe {
+                let p = pool.alloc(l);
+                pool.dealloc(p, l);
+                pool.dealloc(p, l);
+            }
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "does not own")]
+    fn foreign_pointer_panics() {
+        with_pool::<TestCpu, _>(SMALL, 1 << 20, |pool| {
+            let mut local = [0u64; 16];
+            // SAFETY: the bogus free is caught before the pool touches the pointer.
+            unsafe { pool.dealloc(local.as_mut_ptr().cast(), layout(128, 8)) };
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "lies in a slab of class 128 B")]
+    fn wrong_class_panics() {
+        with_pool::<TestCpu, _>(SMALL, 1 << 20, |pool| {
+            // SAFETY: the mismatched free is caught before the pool touches the lists.
+            unsafe {
+                let p = pool.alloc(layout(128, 8));
+                pool.dealloc(p, layout(512, 8));
+            }
+        });
+    }
+
+    #[test]
+    fn freed_memory_is_poisoned() {
+        with_pool::<NoCpuCache, _>(SMALL, 1 << 20, |pool| {
+            let l = layout(256, 8);
+            // SAFETY: the freed object is read only to check the poison; the pool does not
+            // hand it out meanwhile (single thread).
+            unsafe {
+                let p = pool.alloc(l);
+                p.write_bytes(0, 256);
+                pool.dealloc(p, l);
+                let tail = core::slice::from_raw_parts(p.add(16), 240);
+                assert!(tail.iter().all(|&b| b == crate::POISON));
+            }
+        });
+    }
+}
