@@ -1,0 +1,3 @@
+//! Shared helpers for the benchmarks.
+
+pub mod report;
