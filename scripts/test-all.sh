@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole zenslab test suite, exactly as CI runs it (see README "Quick start").
+# Every stage must pass; the script stops at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+started=$SECONDS
+stage() { echo; echo "== [$((SECONDS - started))s] $*"; }
+
+stage "format"
+cargo fmt --all --check
+(cd kernel && cargo fmt --check)
+
+stage "clippy (host workspace, all targets)"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+stage "clippy (kernel, its own workspace and target)"
+(cd kernel && cargo clippy --release -- -D warnings)
+
+stage "no_std build of the library crates for x86_64-unknown-none"
+cargo build -p alloc-pool -p simd-kernels --target x86_64-unknown-none --release
+
+stage "unit, property, stress, accuracy-sweep and boot tests (release)"
+cargo test --workspace --release
+
+stage "alloc-pool tests in debug (the hardened checks are on in debug builds)"
+cargo test -p alloc-pool --features std
+
+stage "loom model checks of the pool's concurrent protocols"
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
+  cargo test -p alloc-pool --release --test loom
+
+stage "Miri on the pool's unit tests"
+cargo +nightly miri test -p alloc-pool --lib
+
+stage "benchmarks compile (run them with scripts/bench.sh)"
+cargo bench --workspace --no-run
+
+stage "done in $((SECONDS - started))s"
