@@ -23,6 +23,13 @@ cargo build -p alloc-pool -p simd-kernels --target x86_64-unknown-none --release
 stage "unit, property, stress, accuracy-sweep and boot tests (release)"
 cargo test --workspace --release
 
+stage "the kernel ELF really runs AVX2+FMA (objdump: ymm FMA present, no soft-float calls)"
+elf=kernel/target/x86_64-unknown-linux-gnu/release/zenslab-kernel
+fma=$(objdump -d --no-show-raw-insn "$elf" | grep -cE 'vfn?m(add|sub)[0-9]+ps[^%]*%ymm' || true)
+softfloat=$(objdump -d "$elf" | grep -cE '<__(add|mul|div)sf3>' || true)
+echo "ymm FMA instructions: $fma, soft-float helpers: $softfloat"
+[ "$fma" -gt 0 ] && [ "$softfloat" -eq 0 ]
+
 stage "alloc-pool tests in debug (the hardened checks are on in debug builds)"
 cargo test -p alloc-pool --features std
 
