@@ -37,6 +37,11 @@ impl Measurement {
         }
     }
 
+    /// Median nanoseconds per element (per operation), or per iteration without a throughput.
+    pub fn ns_per_element(&self) -> f64 {
+        self.median_ns / self.elements.unwrap_or(1).max(1) as f64
+    }
+
     /// Elements per second, when a throughput in elements was declared.
     pub fn elements_per_second(&self) -> Option<f64> {
         self.elements.map(|e| e as f64 / (self.median_ns * 1e-9))
@@ -100,7 +105,8 @@ impl<'a> Tables<'a> {
         }
     }
 
-    /// Markdown text: medians in ns, or G elements/s where a throughput was declared.
+    /// Markdown text. The `simd` family is shown in G elements/s; every other family in
+    /// median ns per operation (per element where a throughput was declared).
     pub fn render(&self) -> String {
         let columns: BTreeSet<&str> = self
             .measurements
@@ -108,11 +114,11 @@ impl<'a> Tables<'a> {
             .map(|m| m.function.as_str())
             .collect();
         let rows: BTreeSet<String> = self.measurements.iter().map(Measurement::row).collect();
-        let throughput = self.measurements.iter().any(|m| m.elements.is_some());
+        let throughput = self.family == "simd";
         let unit = if throughput {
             "G elem/s (higher is better)"
         } else {
-            "median ns (lower is better)"
+            "median ns per operation (lower is better)"
         };
         let mut s = String::new();
         let _ = writeln!(s, "## {} — {unit}\n", self.family);
@@ -132,9 +138,9 @@ impl<'a> Tables<'a> {
                     .measurements
                     .iter()
                     .find(|m| &m.row() == row && m.function == *c)
-                    .map(|m| match m.elements_per_second() {
-                        Some(eps) => format!("{:.2}", eps / 1e9),
-                        None => format!("{:.1}", m.median_ns),
+                    .map(|m| match (throughput, m.elements_per_second()) {
+                        (true, Some(eps)) => format!("{:.2}", eps / 1e9),
+                        _ => format!("{:.2}", m.ns_per_element()),
                     })
                     .unwrap_or_else(|| "–".to_owned());
                 let _ = write!(s, " {cell} |");

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use zenslab_benches::report::{Measurement, Tables, load_measurements};
+use zenslab_benches::targets;
 
 fn criterion_dir() -> PathBuf {
     if let Some(arg) = std::env::args_os().nth(1) {
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let alloc_checks = targets::alloc_checks(&measurements);
+    let simd_checks = targets::simd_checks(&measurements);
     let mut families: BTreeMap<String, Vec<Measurement>> = BTreeMap::new();
     for m in measurements {
         families.entry(m.family().to_owned()).or_default().push(m);
@@ -43,5 +46,13 @@ fn main() -> ExitCode {
     for (family, ms) in &families {
         println!("{}", Tables::new(family, ms).render());
     }
+    println!(
+        "{}",
+        targets::render("alloc-pool targets (issue 2)", &alloc_checks)
+    );
+    println!(
+        "{}",
+        targets::render("simd-kernels targets (issue 3)", &simd_checks)
+    );
     ExitCode::SUCCESS
 }
