@@ -4,6 +4,8 @@
 //! 17th pattern with |x| in [2^−4, 2^7) where the functions bend, saturate and underflow
 //! (≈ 10.9 M inputs).
 //! `ZENSLAB_SWEEP_FULL=1`: every finite f32 (2^32 − 2^24 inputs per function and backend).
+//! `ZENSLAB_SWEEP_BACKEND=avx2-fma` (or `scalar`): only that backend in the per-function
+//! sweeps; one function is picked with the test name filter, e.g. `-- --exact silu`.
 //! Prints the worst error and where it happens per function and backend, then asserts the
 //! contract of the crate docs.
 
@@ -60,8 +62,24 @@ fn for_each_block(mut f: impl FnMut(&[f32])) {
     flush(&mut block, true);
 }
 
+/// `ZENSLAB_SWEEP_BACKEND=<name>` (e.g. `avx2-fma`, `scalar`) restricts the per-function
+/// sweeps to that backend (a full sweep of one function and backend, selected with the test
+/// name filter, takes minutes instead of the whole run's tens of minutes).
+fn selected_backends() -> Vec<Backend> {
+    let only = std::env::var("ZENSLAB_SWEEP_BACKEND").ok();
+    let list: Vec<Backend> = backends()
+        .into_iter()
+        .filter(|b| only.as_deref().is_none_or(|name| b.name() == name))
+        .collect();
+    assert!(
+        !list.is_empty(),
+        "ZENSLAB_SWEEP_BACKEND={only:?} matches no available backend"
+    );
+    list
+}
+
 fn sweep(func: &Func) {
-    let backends = backends();
+    let backends = selected_backends();
     let mut worst = vec![Worst::default(); backends.len()];
     let mut out = vec![0.0f32; BLOCK];
     let mut failures = Vec::new();

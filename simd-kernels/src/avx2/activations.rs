@@ -48,28 +48,34 @@ pub(super) fn exp(x: __m256) -> __m256 {
     ldexp(p, n)
 }
 
-/// For a double-word `w = wh + wl` (sign of `wh`): `e = e^−|w| = p·s` (subnormal included)
-/// and `d + d_lo = 1 + e` exactly. Then `sigmoid(w) = 1/(1 + e)` for `w ≥ 0`, `e/(1 + e)` for
-/// `w < 0`.
+/// For a double-word `w = wh + wl` (sign of `wh`): `e^−|w| = p·s·2^−64` split as by
+/// [`exp_nonpositive_parts`] (`p` the polynomial, `s` the power of two).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn sigmoid_parts(wh: __m256, wl: Option<__m256>) -> (__m256, __m256, __m256, __m256, __m256) {
+fn exp_minus_abs_parts(wh: __m256, wl: Option<__m256>) -> (__m256, __m256) {
     let minus = splat(-0.0);
     // −|w| = (−|wh|) + (−sign(wh)·wl)
     let nzh = max_keep_nan(_mm256_or_ps(wh, minus), -SIGMOID_CLAMP);
     let nzl = wl.map(|wl| _mm256_xor_ps(_mm256_xor_ps(wl, _mm256_and_ps(wh, minus)), minus));
-    let (p, s) = exp_nonpositive_parts(nzh, nzl);
-    let e = _mm256_mul_ps(_mm256_mul_ps(p, s), splat(TWO_POW_M64));
-    let (d, d_lo) = fast_two_sum(splat(1.0), e);
-    (e, d, d_lo, p, s)
+    exp_nonpositive_parts(nzh, nzl)
+}
+
+/// `e = p·s·2^−64 = e^−|w|` (subnormal included, rounded once).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn scaled(p: __m256, s: __m256) -> __m256 {
+    _mm256_mul_ps(_mm256_mul_ps(p, s), splat(TWO_POW_M64))
 }
 
 /// `m·sigmoid(wh + wl)` with the product `m·e` kept exact: the only errors are those of `e`
-/// and one rounding.
+/// and one rounding. `e = e^−|w|`; `sigmoid(w) = 1/(1 + e)` for `w ≥ 0`, `e/(1 + e)` for
+/// `w < 0`, with `d + d_lo = 1 + e` exactly.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn times_sigmoid(m: __m256, wh: __m256, wl: Option<__m256>) -> __m256 {
-    let (_, d, d_lo, p, s) = sigmoid_parts(wh, wl);
+    let (p, s) = exp_minus_abs_parts(wh, wl);
+    let e = scaled(p, s);
+    let (d, d_lo) = fast_two_sum(splat(1.0), e);
     let k = splat(TWO_POW_M64);
     let mp = _mm256_mul_ps(m, p);
     let me = _mm256_mul_ps(_mm256_mul_ps(mp, s), k);
@@ -79,21 +85,52 @@ fn times_sigmoid(m: __m256, wh: __m256, wl: Option<__m256>) -> __m256 {
     corrected_div(num, num_lo, d, d_lo)
 }
 
-/// `1 / (1 + e^−x)`.
+/// Sigmoid `1/(1 + e^−x)`, stage 1 (see `two_stage`): `e = e^−|x|`, subnormal included.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn sigmoid(x: __m256) -> __m256 {
-    let (e, d, d_lo, _, _) = sigmoid_parts(x, None);
+pub(super) fn sigmoid_exp(x: __m256) -> __m256 {
+    let (p, s) = exp_minus_abs_parts(x, None);
+    scaled(p, s)
+}
+
+/// Sigmoid, stage 2: `1/(1 + e)` for `x ≥ 0`, `e/(1 + e)` for `x < 0`, with `1 + e` as an
+/// exact pair and one corrected division.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn sigmoid_finish(x: __m256, e: __m256) -> __m256 {
+    let (d, d_lo) = fast_two_sum(splat(1.0), e);
     let num = _mm256_blendv_ps(splat(1.0), e, x);
     corrected_div(num, _mm256_setzero_ps(), d, d_lo)
 }
 
-/// `x·sigmoid(x)`.
+/// SiLU `x·sigmoid(x)`, stage 1: `e^−|x| = p·s·2^−64` as the pair `(p, s)`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn silu(x: __m256) -> __m256 {
+pub(super) fn silu_exp(x: __m256) -> (__m256, __m256) {
+    exp_minus_abs_parts(x, None)
+}
+
+/// SiLU, stage 2: `x·sigmoid(x)` from stage 1's `e^−|x| = p·s·2^−64`, the same algorithm as
+/// [`times_sigmoid`] (`m·e` kept exact, `1 + e` an exact pair, one corrected division) with
+/// a shorter chain and one multiplication fewer:
+/// * `ms = m·s` is exact (a power-of-two scaling that stays normal: `|m| ≤ 110` meets
+///   `s ≥ 2^−95`, a subnormal `m` meets `s = 2^64`), so `ms·p` is `m·p·s` rounded once at full
+///   precision and its FMA residual is exact; both come down by the exact 2^−64 (one
+///   rounding only where `m·e` is subnormal).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn silu_finish(x: __m256, (p, s): (__m256, __m256)) -> __m256 {
     let m = max_keep_nan(x, -SIGMOID_CLAMP);
-    saturate_to_x(x, times_sigmoid(m, x, None))
+    let e = scaled(p, s);
+    let (d, d_lo) = fast_two_sum(splat(1.0), e);
+    let k = splat(TWO_POW_M64);
+    let ms = _mm256_mul_ps(m, s);
+    let mps = _mm256_mul_ps(ms, p);
+    let me = _mm256_mul_ps(mps, k);
+    let me_lo = _mm256_mul_ps(_mm256_fmsub_ps(ms, p, mps), k);
+    let num = _mm256_blendv_ps(m, me, x);
+    let num_lo = _mm256_blendv_ps(_mm256_setzero_ps(), me_lo, x);
+    saturate_to_x(x, corrected_div(num, num_lo, d, d_lo))
 }
 
 /// `x` on lanes with `x > 20`, where SiLU and both GELUs round to `x` (this also keeps `+∞`
@@ -104,13 +141,19 @@ fn saturate_to_x(x: __m256, v: __m256) -> __m256 {
     _mm256_blendv_ps(v, x, _mm256_cmp_ps::<_CMP_GT_OQ>(x, splat(GELU_CLAMP)))
 }
 
-/// `tanh(x) = −M/(2 + M)` with `M = e^−2|x| − 1` as a double word, sign restored.
+/// `tanh(x) = −M/(2 + M)`, stage 1 (see `two_stage`): `M = e^−2|x| − 1` as a double word.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh(x: __m256) -> __m256 {
-    let minus = splat(-0.0);
+pub(super) fn tanh_expm1(x: __m256) -> (__m256, __m256) {
     let z = min_keep_nan(abs(x), 9.1);
-    let (mh, ml) = expm1_double(_mm256_mul_ps(z, splat(-2.0)));
+    expm1_double(_mm256_mul_ps(z, splat(-2.0)))
+}
+
+/// tanh, stage 2: `−M/(2 + M)`, one corrected division, sign of `x` restored.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn tanh_finish(x: __m256, (mh, ml): (__m256, __m256)) -> __m256 {
+    let minus = splat(-0.0);
     let (dh, dl) = fast_two_sum(splat(2.0), mh);
     let dl = _mm256_add_ps(dl, ml);
     let num = _mm256_xor_ps(mh, minus);

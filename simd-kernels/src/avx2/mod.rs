@@ -12,6 +12,7 @@
 mod activations;
 mod memory;
 mod softmax;
+mod two_stage;
 mod vector_math;
 
 use core::arch::x86_64::__m256;
@@ -119,10 +120,53 @@ elementwise!(
     leaky_relu_inplace,
     |v, alpha: f32| { activations::leaky_relu(v, vector_math::splat(alpha)) }
 );
-elementwise!("Sigmoid", sigmoid, sigmoid_inplace, |v| {
-    activations::sigmoid(v)
-});
-elementwise!("tanh", tanh, tanh_inplace, |v| activations::tanh(v));
+/// Like [`elementwise!`] for a kernel split in two stages (see `two_stage`): blocks of
+/// chunks run stage 1 then stage 2 (streaming stores for huge outputs, as `map_chunks!`);
+/// every lane gets the same bits as the one-pass `stage2(x, stage1(x))`.
+macro_rules! elementwise_two_stage {
+    ($what:literal, $name:ident, $inplace:ident, $zero:expr, $stage1:path, $stage2:path) => {
+        #[doc = concat!($what, ", out of place (AVX2+FMA).")]
+        ///
+        /// # Panics
+        /// If `input.len() != output.len()`.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and FMA and the OS must have enabled YMM state
+        /// (`Backend::Avx2Fma.is_available()`).
+        #[target_feature(enable = "avx2,fma")]
+        pub unsafe fn $name(input: &[f32], output: &mut [f32]) {
+            crate::check_lengths(stringify!($name), input.len(), output.len());
+            two_stage::map(
+                input,
+                output,
+                STREAMING_MIN_LEN,
+                $zero,
+                |v| $stage1(v),
+                |v, s| $stage2(v, s),
+            );
+        }
+
+        #[doc = concat!($what, ", in place (AVX2+FMA).")]
+        ///
+        /// # Safety
+        /// The CPU must support AVX2 and FMA and the OS must have enabled YMM state
+        /// (`Backend::Avx2Fma.is_available()`).
+        #[target_feature(enable = "avx2,fma")]
+        pub unsafe fn $inplace(data: &mut [f32]) {
+            two_stage::map_inplace(data, $zero, |v| $stage1(v), |v, s| $stage2(v, s));
+        }
+    };
+}
+
+elementwise_two_stage!(
+    "Sigmoid",
+    sigmoid,
+    sigmoid_inplace,
+    two_stage::zero(),
+    activations::sigmoid_exp,
+    activations::sigmoid_finish
+);
+
 elementwise!(
     "GELU (erf form)",
     gelu,
@@ -132,7 +176,22 @@ elementwise!(
 elementwise!("GELU (tanh form)", gelu_tanh, gelu_tanh_inplace, |v| {
     activations::gelu_tanh(v)
 });
-elementwise!("SiLU", silu, silu_inplace, |v| activations::silu(v));
+elementwise_two_stage!(
+    "tanh",
+    tanh,
+    tanh_inplace,
+    (two_stage::zero(), two_stage::zero()),
+    activations::tanh_expm1,
+    activations::tanh_finish
+);
+elementwise_two_stage!(
+    "SiLU",
+    silu,
+    silu_inplace,
+    (two_stage::zero(), two_stage::zero()),
+    activations::silu_exp,
+    activations::silu_finish
+);
 elementwise!("ELU", elu, elu_inplace, |v, alpha: f32| {
     activations::elu(v, vector_math::splat(alpha))
 });
