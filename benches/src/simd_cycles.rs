@@ -69,6 +69,15 @@ pub fn choose_machine(
                 side(&r.before_ghz),
                 side(&r.after_ghz),
             ));
+            let disturbed = all.iter().filter(|&&g| g < 0.9 * ghz).count();
+            if disturbed * 10 > all.len() {
+                lines.push(format!(
+                    "Busy machine: {disturbed} of {} clock runs read below 90 % of the clock \
+                     (preempted), so the timings likely include time lost to other work and the \
+                     cycles are upper bounds.",
+                    all.len()
+                ));
+            }
             if now_cpu.as_ref().is_some_and(|c| *c != r.cpu) {
                 lines.push(format!(
                     "Note: this report runs on another CPU ({}) than the benchmark did.",
@@ -313,6 +322,19 @@ mod tests {
         assert!(text.contains("measured by the simd benchmark"), "{text}");
         assert!(text.contains("At report time: 2.000 GHz"), "{text}");
         assert!(text.contains("another CPU"), "{text}");
+        assert!(!text.contains("Busy machine"), "{text}");
+    }
+
+    #[test]
+    fn many_slow_clock_runs_flag_a_busy_machine() {
+        let record = ClockRecord {
+            cpu: cpu("AuthenticAMD", 25, 1),
+            before_ghz: vec![0.5, 3.0, 3.0, 3.0],
+            after_ghz: vec![0.6, 3.0, 3.0, 3.0],
+        };
+        let (_, lines) = choose_machine(Some(record), None, &[]);
+        let text = lines.join("\n");
+        assert!(text.contains("Busy machine: 2 of 8 clock runs"), "{text}");
     }
 
     #[test]
