@@ -3,7 +3,7 @@
 //! resource (the FMA/multiply pipes FP0/FP1, the divider, or the one 256-bit store per cycle)
 //! for the operations the function needs. Source: `/work/shared/simd-zen3-notes.md` (the
 //! project's notes on the AVX2 path; pipes and latencies from AMD's Family 19h optimization
-//! guide as LLVM's znver3 model encodes them) and the issue that set the targets. They are a
+//! guide as LLVM's znver3 model encodes them), where they were counted. They are a
 //! Zen 3 property: on any other CPU the ratios are printed but never judged.
 
 /// One function's floor.

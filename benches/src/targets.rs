@@ -1,5 +1,5 @@
-//! The speed targets of issue 2 (the allocator), judged from measured medians, and the verdict
-//! type every target shares (the SIMD targets are in [`crate::simd_targets`]). Each check says
+//! The allocator's speed targets, judged from measured medians, and the verdict type every
+//! target shares (the SIMD targets are in [`crate::simd_targets`]). Each check says
 //! what it compared and whether the target is met; a check whose inputs were not measured is
 //! reported as missing, and one that cannot be judged on this machine as not judged, never as
 //! met.
