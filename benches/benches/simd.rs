@@ -1,30 +1,47 @@
-//! Criterion benchmarks of `simd-kernels` (issue 3): elements per second per function at
-//! 4 KiB (L1), 256 KiB (L2) and 64 MiB (DRAM) of f32, side by side with
+//! Criterion benchmarks of `simd-kernels`: elements per second per function and size, side by
+//! side with its peers and baselines in one run, for the report to convert into core cycles
+//! (`cargo run -p zenslab-benches --release --bin report`). Rows are `simd/<function>/<size>`
+//! at 64 floats (per-call overhead), 4 KiB (L1), 64 KiB (input and output in Zen 3's 512 KiB
+//! L2) and 64 MiB (memory); the row and column names are in `zenslab_benches::simd_layout`.
+//! Columns:
 //!
-//! * `zenslab` — the dispatched top-level function (AVX2+FMA on this machine),
-//! * `scalar`  — `Backend::Scalar` (the portable fallback),
-//! * `copy`    — `output.copy_from_slice(input)`, the memory floor,
-//! * `sleef`   — Debian's SLEEF 3.5 AVX2 `_u10` functions through FFI (libsleef-dev), where
-//!   SLEEF has the function or its building block (exp, expm1, tanh, erf),
-//! * `tract`   — tract-linalg 0.23's x86_64 FMA kernels (sigmoid, tanh, silu, exp). tract's
-//!   kernels are in place only, so each iteration gets a fresh copy of the input from
-//!   `iter_batched_ref` (the copy is outside the timing).
+//! * `zenslab` — the dispatched top-level function, out of place, input and output 64-byte
+//!   aligned; `zenslab_inplace` — the `*_inplace` function, fed like tract (below);
+//!   `zenslab_unaligned_out` — the output one float off alignment (4 KiB, 64 KiB);
+//!   `zenslab_outliers` — 1 % of the lanes at |x| > 90, softmax with −1e4 logits (4 KiB);
+//! * `scalar` — `Backend::Scalar`, the portable fallback (4 KiB);
+//! * `sleef` — Debian's SLEEF 3.5 AVX2 `_u10` functions through FFI (libsleef-dev), where
+//!   SLEEF has the function or its building block (exp, expm1, tanh, erf);
+//! * `tract` — tract-linalg 0.23's x86_64 FMA kernels (sigmoid, tanh, silu, exp), in place only.
 //!
-//! Groups are `simd/<function>/<size>` (criterion writes them to
-//! `target/criterion/simd_<function>_<size>/<id>/new/estimates.json`).
-//! Run: `cargo bench -p zenslab-benches --bench simd` (add a filter such as `simd/gelu`).
+//! In-place calls (ours, tract's and the in-place copy loop alike) run on fresh copies of the
+//! input: a batch of copies sized to stay in the cache level of the row is refreshed untimed,
+//! then the calls on the batch are timed together (one timer read per batch).
+//!
+//! The rows `simd/copy/<size>` hold the baselines: `copy_loop` (an AVX `vmovups` loop of the
+//! kernels' shape), `copy_loop_inplace` (the same loop storing back where it loaded) and
+//! `memcpy` (`copy_from_slice`: glibc's `memcpy`, information only).
+//!
+//! Before and after its timed runs the benchmark measures the core clock (dependent adds) and
+//! records it with the CPU in `<criterion dir>/simd_clock.json`, which the report reads.
+//! Run: `cargo bench -p zenslab-benches --bench simd` (add a filter such as `simd/gelu`);
+//! about four minutes in all.
 
 use std::arch::x86_64::*;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{
-    BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group,
-    criterion_main, measurement::WallTime,
+    Bencher, BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+    measurement::WallTime,
 };
 use simd_kernels::Backend;
 use tract_linalg::element_wise::ElementWise;
 use tract_linalg::routines::{Func, RoutineFactory, declared};
+use zenslab_benches::clock::{self, ClockRecord};
+use zenslab_benches::copy_loop::Avx;
+use zenslab_benches::cpu::CpuId;
+use zenslab_benches::simd_layout::{CALL, COPY, DRAM, L1, L2, SIZES, Size, group, id};
 
 const ELU_ALPHA: f32 = 1.0;
 const LEAKY_ALPHA: f32 = 0.01;
@@ -153,9 +170,12 @@ fn tract_fma(func: Func) -> Option<Box<dyn ElementWise<f32>>> {
         })
 }
 
+type InPlace = fn(&mut [f32]);
+
 struct Case {
     name: &'static str,
     zenslab: Kernel,
+    inplace: InPlace,
     scalar: Kernel,
     sleef: Option<Kernel>,
     tract: Option<Func>,
@@ -166,6 +186,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "relu",
             zenslab: simd_kernels::relu,
+            inplace: simd_kernels::relu_inplace,
             scalar: |i, o| Backend::Scalar.relu(i, o),
             sleef: None,
             tract: None,
@@ -173,6 +194,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "leaky_relu",
             zenslab: |i, o| simd_kernels::leaky_relu(i, o, LEAKY_ALPHA),
+            inplace: |d| simd_kernels::leaky_relu_inplace(d, LEAKY_ALPHA),
             scalar: |i, o| Backend::Scalar.leaky_relu(i, o, LEAKY_ALPHA),
             sleef: None,
             tract: None,
@@ -180,6 +202,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "sigmoid",
             zenslab: simd_kernels::sigmoid,
+            inplace: simd_kernels::sigmoid_inplace,
             scalar: |i, o| Backend::Scalar.sigmoid(i, o),
             sleef: Some(sleef_safe!(sleef_sigmoid)),
             tract: Some(Func::Sigmoid),
@@ -187,6 +210,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "tanh",
             zenslab: simd_kernels::tanh,
+            inplace: simd_kernels::tanh_inplace,
             scalar: |i, o| Backend::Scalar.tanh(i, o),
             sleef: Some(sleef_safe!(sleef_tanh)),
             tract: Some(Func::Tanh),
@@ -194,6 +218,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "gelu",
             zenslab: simd_kernels::gelu,
+            inplace: simd_kernels::gelu_inplace,
             scalar: |i, o| Backend::Scalar.gelu(i, o),
             sleef: Some(sleef_safe!(sleef_gelu)),
             tract: None,
@@ -201,6 +226,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "gelu_tanh",
             zenslab: simd_kernels::gelu_tanh,
+            inplace: simd_kernels::gelu_tanh_inplace,
             scalar: |i, o| Backend::Scalar.gelu_tanh(i, o),
             sleef: Some(sleef_safe!(sleef_gelu_tanh)),
             tract: None,
@@ -208,6 +234,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "silu",
             zenslab: simd_kernels::silu,
+            inplace: simd_kernels::silu_inplace,
             scalar: |i, o| Backend::Scalar.silu(i, o),
             sleef: Some(sleef_safe!(sleef_silu)),
             tract: Some(Func::Silu),
@@ -215,6 +242,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "elu",
             zenslab: |i, o| simd_kernels::elu(i, o, ELU_ALPHA),
+            inplace: |d| simd_kernels::elu_inplace(d, ELU_ALPHA),
             scalar: |i, o| Backend::Scalar.elu(i, o, ELU_ALPHA),
             sleef: Some(sleef_safe!(sleef_elu)),
             tract: None,
@@ -222,6 +250,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "exp",
             zenslab: simd_kernels::exp,
+            inplace: simd_kernels::exp_inplace,
             scalar: |i, o| Backend::Scalar.exp(i, o),
             sleef: Some(sleef_safe!(sleef_exp)),
             tract: Some(Func::Exp),
@@ -229,6 +258,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "softmax",
             zenslab: simd_kernels::softmax,
+            inplace: simd_kernels::softmax_inplace,
             scalar: |i, o| Backend::Scalar.softmax(i, o),
             sleef: None,
             tract: None,
@@ -249,36 +279,214 @@ fn inputs(len: usize) -> Vec<f32> {
         .collect()
 }
 
-fn bench_case(group: &mut BenchmarkGroup<'_, WallTime>, case: &Case, input: &[f32]) {
-    let mut output = vec![0.0f32; input.len()];
-    group.bench_function("zenslab", |b| {
-        b.iter(|| (case.zenslab)(black_box(input), black_box(&mut output)))
-    });
-    group.bench_function("scalar", |b| {
-        b.iter(|| (case.scalar)(black_box(input), black_box(&mut output)))
-    });
-    group.bench_function("copy", |b| {
-        b.iter(|| black_box(&mut output[..]).copy_from_slice(black_box(input)))
-    });
-    if let Some(f) = case.sleef.filter(|_| Backend::Avx2Fma.is_available()) {
-        group.bench_function("sleef", |b| {
-            b.iter(|| f(black_box(input), black_box(&mut output)))
-        });
+/// `inputs(len)` with one lane in every 100 moved out of range, at a position that moves
+/// from block to block so that about 8 % of the 8-lane vectors hold one: |x| in 90..98, both
+/// signs (exp overflows, sigmoid and exp underflow to subnormals), or −1e4 for softmax (a
+/// masked logit: its exponential underflows after the maximum is subtracted).
+fn with_outliers(clean: &[f32], softmax: bool) -> Vec<f32> {
+    let mut v = clean.to_vec();
+    for (block, chunk) in v.chunks_mut(100).enumerate() {
+        let lane = block * 37 % chunk.len();
+        let magnitude = 90.5 + (block % 8) as f32;
+        chunk[lane] = match (softmax, block % 2) {
+            (true, _) => -1e4,
+            (false, 0) => magnitude,
+            (false, _) => -magnitude,
+        };
     }
-    if let Some(kernel) = case.tract.and_then(tract_fma) {
-        group.bench_function("tract", |b| {
-            b.iter_batched_ref(
-                || input.to_vec(),
-                |buf| kernel.run(black_box(buf)).unwrap(),
-                BatchSize::LargeInput,
+    v
+}
+
+/// An f32 buffer whose slice starts `shift` floats after a 64-byte boundary (the allocator
+/// only promises 16-byte alignment).
+struct Aligned {
+    storage: Vec<f32>,
+    start: usize,
+    len: usize,
+}
+
+impl Aligned {
+    fn new(data: &[f32], shift: usize) -> Self {
+        let mut storage = vec![0.0f32; data.len() + 16 + shift];
+        let start = storage.as_ptr().align_offset(64) + shift;
+        assert!(start + data.len() <= storage.len(), "cannot align");
+        storage[start..start + data.len()].copy_from_slice(data);
+        Self {
+            storage,
+            start,
+            len: data.len(),
+        }
+    }
+
+    fn get(&self) -> &[f32] {
+        &self.storage[self.start..self.start + self.len]
+    }
+
+    fn get_mut(&mut self) -> &mut [f32] {
+        &mut self.storage[self.start..self.start + self.len]
+    }
+}
+
+/// In-place calls per timed batch: as many fresh copies as stay in the row's cache level
+/// (24 KiB of Zen 3's 32 KiB L1D, 256 KiB of its 512 KiB L2), one at 64 MiB.
+fn in_place_batch(size: Size) -> usize {
+    match size.bytes {
+        b if b <= L1.bytes => ((24 << 10) / b).clamp(1, 96),
+        b if b <= L2.bytes => ((256 << 10) / b).max(1),
+        _ => 1,
+    }
+}
+
+/// Times `f` in place on fresh copies of `input`: each batch of copies is refreshed untimed,
+/// then the calls on the batch are timed together. Every in-place row (ours, tract, the copy
+/// loop) is measured through here, so they are fed alike.
+fn time_in_place(b: &mut Bencher<'_>, input: &[f32], size: Size, mut f: impl FnMut(&mut [f32])) {
+    let mut copies: Vec<Aligned> = (0..in_place_batch(size))
+        .map(|_| Aligned::new(input, 0))
+        .collect();
+    b.iter_custom(|iters| {
+        let mut timed = Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(copies.len() as u64) as usize;
+            for copy in &mut copies[..n] {
+                copy.get_mut().copy_from_slice(input);
+            }
+            let start = Instant::now();
+            for copy in &mut copies[..n] {
+                f(black_box(copy.get_mut()));
+            }
+            timed += start.elapsed();
+            left -= n as u64;
+        }
+        timed
+    });
+}
+
+/// Sampling settings: short at the cache sizes (each call takes microseconds), flat and few
+/// samples at 64 MiB (each call takes milliseconds). Only the median is used, so the
+/// bootstrap that estimates its confidence interval is kept small.
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, size: Size) {
+    group
+        .throughput(Throughput::Elements(size.elements() as u64))
+        .nresamples(5_000);
+    if size == DRAM {
+        group
+            .sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1500));
+    } else {
+        group
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(200))
+            .measurement_time(Duration::from_millis(700));
+    }
+}
+
+/// The inputs of one size: in range, and with 1 % out-of-range lanes where that row runs.
+struct Inputs {
+    clean: Aligned,
+    outliers: Option<(Aligned, Aligned)>,
+}
+
+impl Inputs {
+    fn new(size: Size) -> Self {
+        let clean = inputs(size.elements());
+        let outliers = (size == L1).then(|| {
+            (
+                Aligned::new(&with_outliers(&clean, false), 0),
+                Aligned::new(&with_outliers(&clean, true), 0),
             )
         });
+        Self {
+            clean: Aligned::new(&clean, 0),
+            outliers,
+        }
     }
+}
+
+/// One function's row at one size. Which columns run where (to keep the run short): in place
+/// everywhere except 64 floats, where only the tract functions run it; unaligned output at
+/// 4 KiB and 64 KiB; out-of-range lanes and the scalar path at 4 KiB; SLEEF except at 64
+/// floats; tract everywhere.
+fn bench_case(c: &mut Criterion, case: &Case, size: Size, inputs: &Inputs) {
+    let mut group = c.benchmark_group(group(case.name, size));
+    configure(&mut group, size);
+    let input = inputs.clean.get();
+    let mut output = Aligned::new(input, 0);
+    group.bench_function(id::ZENSLAB, |b| {
+        b.iter(|| (case.zenslab)(black_box(input), black_box(output.get_mut())))
+    });
+    let tract = case.tract.and_then(tract_fma);
+    if size != CALL || tract.is_some() {
+        group.bench_function(id::INPLACE, |b| time_in_place(b, input, size, case.inplace));
+    }
+    if size == L1 || size == L2 {
+        let mut shifted = Aligned::new(input, 1);
+        group.bench_function(id::UNALIGNED_OUT, |b| {
+            b.iter(|| (case.zenslab)(black_box(input), black_box(shifted.get_mut())))
+        });
+    }
+    if let Some((outliers, masked)) = &inputs.outliers
+        && !matches!(case.name, "relu" | "leaky_relu")
+    {
+        let odd = if case.name == "softmax" {
+            masked
+        } else {
+            outliers
+        };
+        group.bench_function(id::OUTLIERS, |b| {
+            b.iter(|| (case.zenslab)(black_box(odd.get()), black_box(output.get_mut())))
+        });
+    }
+    if size == L1 {
+        group.bench_function(id::SCALAR, |b| {
+            b.iter(|| (case.scalar)(black_box(input), black_box(output.get_mut())))
+        });
+    }
+    if let Some(f) = case
+        .sleef
+        .filter(|_| size != CALL && Backend::Avx2Fma.is_available())
+    {
+        group.bench_function(id::SLEEF, |b| {
+            b.iter(|| f(black_box(input), black_box(output.get_mut())))
+        });
+    }
+    if let Some(kernel) = tract {
+        group.bench_function(id::TRACT, |b| {
+            time_in_place(b, input, size, |buf| kernel.run(buf).unwrap())
+        });
+    }
+    group.finish();
+}
+
+/// The copy baselines at one size.
+fn bench_copies(c: &mut Criterion, avx: Avx, size: Size, inputs: &Inputs) {
+    let mut group = c.benchmark_group(group(COPY, size));
+    configure(&mut group, size);
+    let input = inputs.clean.get();
+    let mut output = Aligned::new(input, 0);
+    group.bench_function(id::COPY_LOOP, |b| {
+        b.iter(|| avx.copy(black_box(input), black_box(output.get_mut())))
+    });
+    group.bench_function(id::COPY_LOOP_INPLACE, |b| {
+        time_in_place(b, input, size, |buf| avx.copy_in_place(buf))
+    });
+    group.bench_function(id::MEMCPY, |b| {
+        b.iter(|| black_box(output.get_mut()).copy_from_slice(black_box(input)))
+    });
+    group.finish();
 }
 
 /// Checks that every peer computes the same function as ours before timing it (catches a
 /// broken FFI call or a wrong tract routine): |a − b| ≤ 1e-5 + 1e-4·|b| on the bench inputs.
-fn verify_peers(input: &[f32]) {
+fn verify_peers(input: &[f32], avx: Option<Avx>) {
+    if let Some(avx) = avx {
+        let mut out = vec![0.0f32; input.len()];
+        avx.copy(input, &mut out);
+        assert_eq!(out, input, "copy loop");
+    }
     for case in cases() {
         let mut ours = vec![0.0f32; input.len()];
         (case.zenslab)(input, &mut ours);
@@ -291,6 +499,9 @@ fn verify_peers(input: &[f32]) {
                 );
             }
         };
+        let mut in_place = input.to_vec();
+        (case.inplace)(&mut in_place);
+        check("zenslab in place", &in_place);
         if let Some(f) = case.sleef.filter(|_| Backend::Avx2Fma.is_available()) {
             let mut out = vec![0.0f32; input.len()];
             f(input, &mut out);
@@ -353,37 +564,42 @@ fn print_accuracy() {
     }
 }
 
+/// Clock runs before and after the timed runs (about 30 ms each way).
+const CLOCK_RUNS: usize = 31;
+
 fn simd(c: &mut Criterion) {
-    verify_peers(&inputs(4099));
+    let avx = Avx::detect();
+    verify_peers(&inputs(4099), avx);
     print_accuracy();
-    let sizes: [(&str, usize); 3] = [
-        ("4KiB", 4 << 10),
-        ("256KiB", 256 << 10),
-        ("64MiB", 64 << 20),
-    ];
     eprintln!(
         "simd-kernels backend: {}",
         simd_kernels::active_backend().name()
     );
-    for (label, bytes) in sizes {
-        let input = inputs(bytes / 4);
+    let before_ghz = clock::measure(CLOCK_RUNS);
+    for size in SIZES {
+        let inputs = Inputs::new(size);
         for case in cases() {
-            let mut group = c.benchmark_group(format!("simd/{}/{label}", case.name));
-            group.throughput(Throughput::Elements(input.len() as u64));
-            if bytes >= 64 << 20 {
-                group
-                    .sample_size(10)
-                    .sampling_mode(SamplingMode::Flat)
-                    .warm_up_time(Duration::from_millis(300))
-                    .measurement_time(Duration::from_secs(2));
-            } else {
-                group
-                    .sample_size(30)
-                    .warm_up_time(Duration::from_millis(300))
-                    .measurement_time(Duration::from_millis(1200));
-            }
-            bench_case(&mut group, &case, &input);
-            group.finish();
+            bench_case(c, &case, size, &inputs);
+        }
+        if let Some(avx) = avx {
+            bench_copies(c, avx, size, &inputs);
+        }
+    }
+    let after_ghz = clock::measure(CLOCK_RUNS);
+    if let Some(cpu) = CpuId::current() {
+        let record = ClockRecord {
+            cpu,
+            before_ghz,
+            after_ghz,
+        };
+        let dir = zenslab_benches::criterion_dir();
+        match record.save(&dir) {
+            Ok(()) => eprintln!(
+                "clock {:.3} GHz (before and after the timed runs) recorded in {}",
+                record.ghz().unwrap_or(f64::NAN),
+                dir.join(clock::RECORD_FILE).display()
+            ),
+            Err(e) => eprintln!("cannot record the clock in {}: {e}", dir.display()),
         }
     }
 }

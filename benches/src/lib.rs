@@ -1,4 +1,26 @@
 //! Shared helpers for the benchmarks.
 
+pub mod clock;
+pub mod copy_loop;
+pub mod cpu;
+pub mod floors;
 pub mod report;
+pub mod simd_cycles;
+pub mod simd_layout;
+pub mod simd_targets;
 pub mod targets;
+
+use std::path::PathBuf;
+
+/// Criterion's output directory, chosen as criterion chooses it for this workspace:
+/// `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else `target/criterion` at the
+/// workspace root.
+pub fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
+        .join("criterion")
+}
