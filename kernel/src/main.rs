@@ -1,30 +1,34 @@
 //! zenslab test kernel: boots under QEMU, links `alloc-pool` and `simd-kernels`, runs an
-//! in-kernel test suite and reports it in KTAP version 1 on COM1.
+//! in-kernel test suite and reports it in nested KTAP version 1 on COM1.
 //!
 //! # Boot flow
 //! 1. QEMU's `-kernel` loads this ELF at 1 MiB and finds the Xen PVH note ([`boot`]); it enters
 //!    `pvh_start32` in 32-bit protected mode with `%ebx` = `hvm_start_info`.
 //! 2. The assembly stub zeroes `.bss`, checks CPUID for long mode, identity-maps 4 GiB with
-//!    2 MiB pages, enables PAE/LME/paging, sets CR0 fully, far-jumps to 64-bit code, enables
-//!    SSE (and XSAVE/AVX state when CPUID has them) and calls [`kmain`].
-//! 3. [`kmain`]: COM1 console ([`serial`]), GDT/TSS with IST stacks ([`gdt`]), the exception
-//!    IDT ([`idt`]), the PVH start info ([`pvh`]: command line, e820 map, RSDP), the heap on the
-//!    largest usable RAM region above the kernel image ([`memory`], [`heap`]).
-//!    Each CPU's GS base points at its per-CPU block ([`percpu`]), installed first thing.
+//!    2 MiB pages, switches to long mode with the constants shared with the AP trampoline
+//!    ([`longmode`]), enables SSE (and XSAVE/AVX state when CPUID has them) and calls [`kmain`].
+//! 3. [`kmain`]: per-CPU GS base ([`percpu`]), COM1 ([`serial`]), GDT/TSS with IST stacks
+//!    ([`gdt`], [`stacks`]), the IDT ([`idt`]), the 8259s masked ([`pic`]), the PVH start info
+//!    ([`pvh`]), page permissions ([`paging`]: page 0 and stack guard pages unmapped, code
+//!    read-only, data NX), the heap on the largest usable RAM region ([`memory`], [`heap`]),
+//!    then the command line ([`cmdline`]), refused with `# BOOT ERROR` if anything in it is
+//!    not understood.
 //! 4. SMP ([`smp`]): the ACPI MADT and FADT ([`acpi`]) give the processors and the PM timer,
-//!    which calibrates the TSC ([`time`]); each AP is started by APIC ID with INIT-SIPI-SIPI
-//!    through a real-mode trampoline copied to 0x8000 ([`trampoline`]), gets its own stack,
-//!    GDT/TSS/IST stacks and per-CPU block, enables SSE/AVX itself, then idles in `sti; hlt`
-//!    until the BSP hands it a job ([`smp::run_on`]) with a wake-up IPI ([`lapic`]).
-//! 5. The test registry ([`tests`]) runs under the command-line filter / fail injection
-//!    ([`cmdline`]), prints KTAP ([`ktap`]) and exits through `isa-debug-exit` ([`exit`]):
-//!    0x10 all passed, 0x11 some failed, 0x12 panic or CPU exception ([`fatal`]).
+//!    which calibrates the TSC ([`time`]); the BSP's LAPIC timer drives the per-test watchdog
+//!    ([`watchdog`]); each AP is started by APIC ID with INIT-SIPI-SIPI through a real-mode
+//!    trampoline ([`trampoline`]) onto its guarded static stacks, and idles in `sti; hlt` until
+//!    the BSP hands it a job ([`smp::run_on`]). Fewer CPUs than `expect_cpus=` refuses the boot.
+//! 5. The suites ([`tests`], registered with [`suites!`]) run under the command line's
+//!    selection, print nested KTAP ([`ktap`]) and exit through `isa-debug-exit` ([`exit`],
+//!    values in `ktap_abi`): 0x10 all passed, 0x11 some failed, 0x12 panic, CPU exception or
+//!    boot error ([`fatal`]), 0x13 the watchdog ended a hung test.
 //!
 //! # Allocation and interrupts
 //! The global allocator is `alloc_pool::SlabPool<KernelCpuHook>` ([`heap`]): the hook returns
 //! the CPU index from the per-CPU block and disables interrupts while a CPU's cache is pinned
-//! (see [`percpu::KernelCpuHook`]). Interrupts are otherwise off everywhere, except inside an
-//! idle AP's `sti; hlt`; no interrupt or exception handler allocates.
+//! (see [`percpu::KernelCpuHook`]). Interrupts are enabled only on the BSP while a test runs
+//! (for the watchdog timer) and inside an idle AP's `sti; hlt`; no interrupt or exception
+//! handler allocates.
 //!
 //! The build is a freestanding ELF for `x86_64-unknown-linux-gnu` (stable Rust keeps AVX2
 //! hard-float there); [`libc_shims`] supplies what the prebuilt `core` expects from libc.

@@ -614,3 +614,32 @@ fn smp_2_passes() {
 fn smp_4_passes() {
     assert_smp_boot(4);
 }
+
+/// The contract's minimal example guest (`qemu/examples/minimal-guest.S`), assembled and linked
+/// with binutils (`as`, `ld`; CI installs binutils), passes through the runner: the contract in
+/// `qemu/README.md` is enough for another kernel.
+#[test]
+fn the_minimal_example_guest_passes() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("minimal-guest");
+    std::fs::create_dir_all(&out).unwrap();
+    let source = workspace_root().join("qemu/examples/minimal-guest.S");
+    let (object, elf) = (out.join("guest.o"), out.join("guest.elf"));
+    let assembled = Command::new("as")
+        .arg("--32")
+        .arg("-o")
+        .arg(&object)
+        .arg(&source)
+        .status()
+        .expect("boot tests need binutils (`as`): apt-get install binutils");
+    assert!(assembled.success(), "as failed: {assembled}");
+    let linked = Command::new("ld")
+        .args(["-m", "elf_i386", "-Ttext=0x100000", "-o"])
+        .arg(&elf)
+        .arg(&object)
+        .status()
+        .expect("boot tests need binutils (`ld`)");
+    assert!(linked.success(), "ld failed: {linked}");
+    let boot = boot(&["--kernel", elf.to_str().unwrap()]);
+    assert_passed(&boot);
+    assert_eq!(boot.names(), ["example.hello"], "{}", boot.context());
+}
