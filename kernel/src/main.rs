@@ -11,14 +11,14 @@
 //!    ([`gdt`], [`stacks`]), the IDT ([`idt`]), the 8259s masked ([`pic`]), the PVH start info
 //!    ([`pvh`]), page permissions ([`paging`]: page 0 and stack guard pages unmapped, code
 //!    read-only, data NX), the heap on the largest usable RAM region ([`memory`], [`heap`]),
-//!    then the command line ([`cmdline`]), refused with `# BOOT ERROR` if anything in it is
+//!    then the command line (`kernel_core::cmdline`), refused with `# BOOT ERROR` if anything in it is
 //!    not understood.
 //! 4. SMP ([`smp`]): the ACPI MADT and FADT ([`acpi`]) give the processors and the PM timer,
 //!    which calibrates the TSC ([`time`]); the BSP's LAPIC timer drives the per-test watchdog
 //!    ([`watchdog`]); each AP is started by APIC ID with INIT-SIPI-SIPI through a real-mode
 //!    trampoline ([`trampoline`]) onto its guarded static stacks, and idles in `sti; hlt` until
 //!    the BSP hands it a job ([`smp::run_on`]). Fewer CPUs than `expect_cpus=` refuses the boot.
-//! 5. The suites ([`tests`], registered with [`suites!`]) run under the command line's
+//! 5. The suites ([`tests`], registered with `kernel_core::suites!`) run under the command line's
 //!    selection, print nested KTAP ([`ktap`]) and exit through `isa-debug-exit` ([`exit`],
 //!    values in `ktap_abi`): 0x10 all passed, 0x11 some failed, 0x12 panic, CPU exception or
 //!    boot error ([`fatal`]), 0x13 the watchdog ended a hung test.
@@ -40,7 +40,6 @@ extern crate alloc;
 
 mod acpi;
 mod boot;
-mod cmdline;
 mod cpu;
 mod exit;
 mod fatal;
@@ -100,7 +99,7 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
         fatal::boot_error(format_args!("heap init failed: {e}"));
     }
     boot_report(&info, region);
-    let options = match cmdline::parse(info.cmdline()) {
+    let options = match kernel_core::cmdline::parse(info.cmdline()) {
         Ok(options) => options,
         Err(e) => fatal::boot_error(format_args!("{e}")),
     };

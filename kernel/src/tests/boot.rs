@@ -1,10 +1,9 @@
-//! The kernel's own support code: the libc memory functions the prebuilt `core` links against,
-//! the command-line parser and the registry's name check.
+//! The kernel's own support code: the libc memory functions the prebuilt `core` links against.
+//! (The command-line parser and the registry are host-tested in `kernel-core`.)
 #![allow(unsafe_code)] // direct calls of the `extern "C"` memory functions under test
 
 use crate::check;
-use crate::cmdline::{self, CmdlineError, CrashKind};
-use crate::ktap::{Suite, Test, TestResult, names_unique};
+use crate::ktap::TestResult;
 use crate::libc_shims::{bcmp, memcmp, memcpy, memmove, memset};
 
 /// memcpy/memmove (both overlap directions, every small length and offset), memset,
@@ -59,70 +58,5 @@ pub fn libc_memory_functions() -> TestResult {
         "memcmp order: {lt} {eq} {gt} (bytes are unsigned)"
     );
     check!(ne == 0, "bcmp of equal prefixes gave {ne}");
-    Ok(())
-}
-
-/// Command-line tokens: every known one parses; unknown tokens, unknown crash kinds, empty or
-/// malformed values and repeats are errors naming the token.
-pub fn cmdline_tokens() -> TestResult {
-    let o = cmdline::parse(
-        "  filter=pool.  fail=pool.every_class_alignment crash=page_fault expect_cpus=4 \
-         test_timeout=3 list ",
-    );
-    let want = cmdline::Options {
-        filter: Some("pool."),
-        fail: Some("pool.every_class_alignment"),
-        crash: Some(CrashKind::PageFault),
-        expect_cpus: Some(4),
-        test_timeout: Some(3),
-        list: true,
-    };
-    check!(o.as_ref() == Ok(&want), "{o:?}");
-    check!(cmdline::parse("").is_ok_and(|o| o == cmdline::Options::default()));
-    for kind in CrashKind::ALL {
-        let token = alloc::format!("crash={}", kind.name());
-        check!(
-            cmdline::parse(&token).is_ok_and(|o| o.crash == Some(kind)),
-            "{token}"
-        );
-    }
-    for (line, error) in [
-        ("bogus", CmdlineError::Unknown("bogus")),
-        ("filter=a x=1", CmdlineError::Unknown("x=1")),
-        ("filter=", CmdlineError::BadValue("filter=")),
-        ("crash=zzz", CmdlineError::UnknownCrash("zzz")),
-        ("fail=a fail=b", CmdlineError::Repeated("fail=b")),
-        ("expect_cpus=0", CmdlineError::BadValue("expect_cpus=0")),
-        (
-            "test_timeout=ten",
-            CmdlineError::BadValue("test_timeout=ten"),
-        ),
-        ("--nocapture", CmdlineError::Unknown("--nocapture")),
-    ] {
-        let got = cmdline::parse(line);
-        check!(got.as_ref().err() == Some(&error), "{line}: {got:?}");
-    }
-    Ok(())
-}
-
-fn nothing() -> TestResult {
-    Ok(())
-}
-
-/// The registry's build-time name check rejects repeated suite and test names.
-pub fn ktap_names_unique() -> TestResult {
-    const A: Test = Test {
-        name: "a",
-        run: nothing,
-    };
-    const B: Test = Test {
-        name: "b",
-        run: nothing,
-    };
-    let suite = |name, tests| Suite { name, tests };
-    check!(names_unique(&[suite("x", &[A, B]), suite("y", &[A])]));
-    check!(!names_unique(&[suite("x", &[A, B, A])]));
-    check!(!names_unique(&[suite("x", &[A]), suite("x", &[B])]));
-    check!(names_unique(super::ALL), "the registry itself");
     Ok(())
 }

@@ -5,10 +5,10 @@
 #![allow(unsafe_code)] // deliberate faults
 
 use crate::check;
-use crate::cmdline::CrashKind;
 use crate::ktap::{Suite, Test, TestResult};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use kernel_core::cmdline::CrashKind;
 
 /// One test per kind, named as the kind.
 static TESTS: [Test; CrashKind::ALL.len()] = {

@@ -2,7 +2,8 @@
 //!
 //! To add a test, write `pub fn my_test() -> TestResult` in a suite's file and add its name to
 //! that suite's list below. To add a suite, add `mod my_suite;` and a `my_suite: [...]` line.
-//! Names are checked for uniqueness at build time (see `kernel/README.md`).
+//! Names are checked for uniqueness at build time (see `kernel/README.md`). The command-line
+//! parser and the registry's selection are host-tested in `kernel-core`.
 
 #![deny(unsafe_code)]
 
@@ -14,11 +15,11 @@ mod pool;
 mod simd;
 mod smp;
 
-use crate::ktap::Suite;
+use kernel_core::registry::Suite;
 
 /// Every suite and test, in the order they run.
-pub static ALL: &[Suite] = crate::suites![
-    boot: [libc_memory_functions, cmdline_tokens, ktap_names_unique],
+pub static ALL: &[Suite] = kernel_core::suites![
+    boot: [libc_memory_functions],
     heap: [box_vec_string],
     pool: [
         tensor_buffers_every_class,

@@ -12,8 +12,6 @@
 //! An unknown token, a repeated one, an empty or malformed value is a [`CmdlineError`]; the
 //! kernel then refuses to boot, so a typo can never produce an unfiltered, uninjected pass.
 
-#![deny(unsafe_code)]
-
 use core::fmt;
 use ktap_abi::token;
 
@@ -180,4 +178,72 @@ fn is_known(t: &str) -> bool {
         token::TEST_TIMEOUT,
     ]
     .contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn every_known_token_parses() {
+        let o = parse(
+            "  filter=pool.  fail=pool.every_class_alignment crash=page_fault expect_cpus=4 \
+             test_timeout=3 list ",
+        );
+        let want = Options {
+            filter: Some("pool."),
+            fail: Some("pool.every_class_alignment"),
+            crash: Some(CrashKind::PageFault),
+            expect_cpus: Some(4),
+            test_timeout: Some(3),
+            list: true,
+        };
+        assert_eq!(o, Ok(want));
+        assert_eq!(parse(""), Ok(Options::default()));
+        assert_eq!(
+            Options::default().test_timeout_s(),
+            ktap_abi::DEFAULT_TEST_TIMEOUT_S
+        );
+    }
+
+    #[test]
+    fn every_crash_kind_round_trips() {
+        for kind in CrashKind::ALL {
+            let token = format!("crash={}", kind.name());
+            assert_eq!(parse(&token).map(|o| o.crash), Ok(Some(kind)), "{token}");
+        }
+    }
+
+    #[test]
+    fn anything_not_understood_is_an_error_naming_the_token() {
+        for (line, error) in [
+            ("bogus", CmdlineError::Unknown("bogus")),
+            ("filter=a x=1", CmdlineError::Unknown("x=1")),
+            ("filter=", CmdlineError::BadValue("filter=")),
+            ("crash=zzz", CmdlineError::UnknownCrash("zzz")),
+            ("fail=a fail=b", CmdlineError::Repeated("fail=b")),
+            ("list list", CmdlineError::Repeated("list")),
+            ("expect_cpus=0", CmdlineError::BadValue("expect_cpus=0")),
+            (
+                "test_timeout=ten",
+                CmdlineError::BadValue("test_timeout=ten"),
+            ),
+            ("--nocapture", CmdlineError::Unknown("--nocapture")),
+            ("list=1", CmdlineError::Unknown("list=1")),
+        ] {
+            assert_eq!(parse(line).err(), Some(error), "{line}");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_is_known() {
+        let text = format!("{}", CmdlineError::UnknownCrash("x"));
+        assert!(
+            text.contains("stack_overflow") && text.contains("hang"),
+            "{text}"
+        );
+        let text = format!("{}", CmdlineError::Unknown("x=1"));
+        assert!(text.contains("expect_cpus="), "{text}");
+    }
 }
