@@ -71,6 +71,17 @@ pub struct Options {
     /// Do not echo the serial output (or the kernel build) live; print only the summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// libtest's flags that take a value (`--format`, `--test-threads`, `--color`, `--logfile`,
+    /// `-Z`), as cargo or an IDE pass them before any positional argument: accepted, ignored.
+    #[arg(long = "format", short = 'Z', value_name = "X", hide = true, num_args = 1,
+          action = clap::ArgAction::Append,
+          aliases = ["test-threads", "color", "logfile"])]
+    pub ignored_libtest_values: Vec<String>,
+    /// libtest's switches (`--nocapture`, `--exact`, `--show-output`, `--ignored`,
+    /// `--include-ignored`): accepted, ignored.
+    #[arg(long = "nocapture", hide = true, action = clap::ArgAction::Count,
+          aliases = ["exact", "show-output", "ignored", "include-ignored"])]
+    pub ignored_libtest_switches: u8,
     /// `[ELF] [ARGS]...`: without `--kernel`, the first positional is the kernel ELF to boot
     /// (what cargo passes when this is a `runner`); the rest are extra kernel command-line tokens.
     /// After the first positional everything is taken as-is, even `--flags`.
@@ -315,6 +326,28 @@ mod tests {
                 .kernel_args()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn libtest_flags_before_any_positional_are_accepted_and_ignored() {
+        let o = parse(&[
+            "--kernel",
+            "k.elf",
+            "--list",
+            "--format",
+            "terse",
+            "--nocapture",
+            "--exact",
+            "--test-threads",
+            "1",
+            "-Z",
+            "unstable-options",
+            "pool",
+        ])
+        .unwrap();
+        let args = o.kernel_args().unwrap();
+        assert!(args.list);
+        assert_eq!(args.cmdline, "filter=pool list expect_cpus=1");
     }
 
     #[test]

@@ -376,3 +376,20 @@ fn endless_output_still_times_out() {
     assert_eq!(code(&output), 3, "{}", stdout(&output));
     assert!(elapsed < Duration::from_secs(10), "runner took {elapsed:?}");
 }
+
+#[test]
+fn a_line_without_newlines_is_cut_and_counted() {
+    // 1 MiB of 'x' with no newline, then a passing report.
+    let body = format!(
+        "head -c 1048576 /dev/zero | tr '\\0' x\necho\ncat '{}'\nexit 33",
+        data("pass.log").display()
+    );
+    let fake = Fake::new("long-line", &body);
+    let output = fake.run(&["--quiet"]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert!(
+        text.contains("output:    1 serial line(s) longer than 16384 bytes were cut"),
+        "{text}"
+    );
+}
