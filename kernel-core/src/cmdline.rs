@@ -26,8 +26,10 @@ pub enum CrashKind {
     InvalidOpcode,
     /// `crash=null_deref`: a read of address 0 (page 0 is unmapped).
     NullDeref,
-    /// `crash=stack_overflow`: unbounded recursion into the stack's guard page.
+    /// `crash=stack_overflow`: unbounded recursion into the BSP stack's guard page.
     StackOverflow,
+    /// `crash=ap_stack_overflow`: the same on application processor 1.
+    ApStackOverflow,
     /// `crash=nested_fault`: a #UD whose report itself faults.
     NestedFault,
     /// `crash=ap_panic`: a panic on application processor 1.
@@ -38,12 +40,13 @@ pub enum CrashKind {
 
 impl CrashKind {
     /// Every kind, in documentation order.
-    pub const ALL: [CrashKind; 8] = [
+    pub const ALL: [CrashKind; 9] = [
         CrashKind::Panic,
         CrashKind::PageFault,
         CrashKind::InvalidOpcode,
         CrashKind::NullDeref,
         CrashKind::StackOverflow,
+        CrashKind::ApStackOverflow,
         CrashKind::NestedFault,
         CrashKind::ApPanic,
         CrashKind::Hang,
@@ -57,6 +60,7 @@ impl CrashKind {
             CrashKind::InvalidOpcode => "invalid_opcode",
             CrashKind::NullDeref => "null_deref",
             CrashKind::StackOverflow => "stack_overflow",
+            CrashKind::ApStackOverflow => "ap_stack_overflow",
             CrashKind::NestedFault => "nested_fault",
             CrashKind::ApPanic => "ap_panic",
             CrashKind::Hang => "hang",

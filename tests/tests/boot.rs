@@ -370,6 +370,17 @@ fn stack_overflow_hits_the_guard_page_and_is_reported_as_such() {
 }
 
 #[test]
+fn an_application_processor_stack_overflow_is_reported_from_its_guard_page() {
+    crash_boot(
+        "ap_stack_overflow",
+        &["--smp", "2"],
+        2,
+        "CRASHED (exit code 2)",
+        &["on cpu 1: stack overflow: cpu 1's kernel stack ran into its guard page"],
+    );
+}
+
+#[test]
 fn a_fault_inside_the_crash_report_exits_at_once() {
     let boot = crash_boot(
         "nested_fault",

@@ -29,6 +29,7 @@ static TESTS: [Test; CrashKind::ALL.len()] = {
                 CrashKind::InvalidOpcode => invalid_opcode,
                 CrashKind::NullDeref => null_deref,
                 CrashKind::StackOverflow => stack_overflow,
+                CrashKind::ApStackOverflow => ap_stack_overflow,
                 CrashKind::NestedFault => nested_fault,
                 CrashKind::ApPanic => ap_panic,
                 CrashKind::Hang => hang,
@@ -92,6 +93,22 @@ fn recurse(depth: u64) -> u64 {
 fn stack_overflow() -> TestResult {
     let never = recurse(core::hint::black_box(0));
     check!(false, "unbounded recursion returned {never}");
+    Ok(())
+}
+
+fn ap_stack_overflow() -> TestResult {
+    let cpus = crate::smp::cpu_count();
+    check!(
+        cpus >= 2,
+        "crash=ap_stack_overflow needs 2 CPUs online, have {cpus}"
+    );
+    let job = Arc::new(|cpu: usize| {
+        if cpu == 1 {
+            recurse(core::hint::black_box(0));
+        }
+    });
+    let result = crate::smp::run_on(2, 10_000, job);
+    check!(false, "cpu 1 did not overflow its stack: {result:?}");
     Ok(())
 }
 
