@@ -96,3 +96,43 @@ pub unsafe fn protect() {
     }
     x86_64::instructions::tlb::flush_all();
 }
+
+/// The leaf entry mapping `addr` (a 2 MiB or 4 KiB page) in the live tables, `None` if a level
+/// on the way is not present. For tests of the permissions above.
+pub fn leaf_entry(addr: u64) -> Option<u64> {
+    const HUGE: u64 = 1 << 7;
+    let frame = |entry: u64| entry & 0x000f_ffff_ffff_f000;
+    let read = |table: u64, index: u64| {
+        // SAFETY: `table` is a page-table page from CR3 or a present non-leaf entry; all page
+        // tables lie in the identity-mapped first 4 GiB and are readable; `index` < 512.
+        unsafe { ((table + index * 8) as *const u64).read_volatile() }
+    };
+    let (pml4, _) = x86_64::registers::control::Cr3::read_raw();
+    let pml4e = read(pml4.start_address().as_u64(), (addr >> 39) & 511);
+    if pml4e & PRESENT == 0 {
+        return None;
+    }
+    let pdpte = read(frame(pml4e), (addr >> 30) & 511);
+    if pdpte & PRESENT == 0 {
+        return None;
+    }
+    let pde = read(frame(pdpte), (addr >> 21) & 511);
+    if pde & PRESENT == 0 {
+        return None;
+    }
+    if pde & HUGE != 0 {
+        return Some(pde);
+    }
+    let pte = read(frame(pde), (addr >> 12) & 511);
+    (pte & PRESENT != 0).then_some(pte)
+}
+
+/// Whether a leaf entry allows writes.
+pub fn writable(entry: u64) -> bool {
+    entry & WRITABLE != 0
+}
+
+/// Whether a leaf entry forbids instruction fetches.
+pub fn no_execute(entry: u64) -> bool {
+    entry & NO_EXECUTE != 0
+}

@@ -60,3 +60,78 @@ pub fn libc_memory_functions() -> TestResult {
     check!(ne == 0, "bcmp of equal prefixes gave {ne}");
     Ok(())
 }
+
+/// A constant that lands in `.rodata`.
+static RODATA_PROBE: [u64; 4] = [1, 2, 3, 4];
+/// A value that lands in `.data`/`.bss`.
+static DATA_PROBE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The protections the boot set up, read back from the hardware: page 0 and the stack guard
+/// unmapped, code read-only and executable, read-only data read-only and NX, data and heap
+/// writable and NX; CR0.WP, CR4.MCE and EFER.NXE on every CPU; both 8259 PICs fully masked.
+pub fn memory_protections() -> TestResult {
+    use crate::paging::{leaf_entry, no_execute, writable};
+    use alloc::boxed::Box;
+    check!(
+        leaf_entry(0).is_none(),
+        "page 0 is mapped: {:?}",
+        leaf_entry(0)
+    );
+    let guard = core::ptr::addr_of!(crate::boot::boot_stack_guard) as u64;
+    check!(
+        leaf_entry(guard).is_none(),
+        "the boot stack's guard page is mapped"
+    );
+    // The last byte of the page below cpu 1's kernel stack.
+    let cpu1_guard = crate::stacks::kernel_top(1) - crate::stacks::KERNEL_STACK_SIZE as u64 - 1;
+    check!(
+        leaf_entry(cpu1_guard).is_none(),
+        "cpu 1's stack guard page is mapped"
+    );
+    let heap = Box::new(0u64);
+    let probes: [(&str, u64, bool, bool); 4] = [
+        ("code", memory_protections as *const () as u64, false, false),
+        ("rodata", RODATA_PROBE.as_ptr() as u64, false, true),
+        ("data", DATA_PROBE.as_ptr() as u64, true, true),
+        ("heap", &*heap as *const u64 as u64, true, true),
+    ];
+    for (what, addr, want_write, want_nx) in probes {
+        let Some(entry) = leaf_entry(addr) else {
+            check!(false, "{what} at {addr:#x} is not mapped");
+            return Ok(());
+        };
+        check!(
+            writable(entry) == want_write && no_execute(entry) == want_nx,
+            "{what} at {addr:#x}: entry {entry:#x}, want writable {want_write}, NX {want_nx}"
+        );
+    }
+    drop(heap);
+    let cpus = crate::smp::cpu_count();
+    let bad = alloc::sync::Arc::new(core::sync::atomic::AtomicU64::new(0));
+    let flags = bad.clone();
+    let job = alloc::sync::Arc::new(move |cpu: usize| {
+        use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+        use x86_64::registers::model_specific::{Efer, EferFlags};
+        let ok = Cr0::read().contains(Cr0Flags::WRITE_PROTECT)
+            && Cr4::read().contains(Cr4Flags::MACHINE_CHECK_EXCEPTION)
+            && Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE);
+        if !ok {
+            flags.fetch_or(1 << cpu, core::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let run = crate::smp::run_on(cpus, 2000, job);
+    check!(run.is_ok(), "{run:?}");
+    let bad = bad.load(core::sync::atomic::Ordering::Relaxed);
+    check!(bad == 0, "CR0.WP/CR4.MCE/EFER.NXE missing on cpus {bad:#b}");
+    for port in [0x21u16, 0xa1] {
+        let mut p: x86_64::instructions::port::Port<u8> =
+            x86_64::instructions::port::Port::new(port);
+        // SAFETY: reading a PIC's data port returns its interrupt mask (OCW1); no side effects.
+        let mask = unsafe { p.read() };
+        check!(mask == 0xff, "PIC mask at port {port:#x} is {mask:#x}");
+    }
+    crate::diag!(
+        "page 0 and guard pages unmapped, W^X as linked, WP/MCE/NXE on {cpus} cpu(s), PICs masked"
+    );
+    Ok(())
+}

@@ -19,7 +19,7 @@ use kernel_core::registry::Suite;
 
 /// Every suite and test, in the order they run.
 pub static ALL: &[Suite] = kernel_core::suites![
-    boot: [libc_memory_functions],
+    boot: [libc_memory_functions, memory_protections],
     heap: [box_vec_string],
     pool: [
         tensor_buffers_every_class,
