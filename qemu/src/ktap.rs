@@ -76,8 +76,6 @@ impl TestResult {
 pub struct Level {
     /// `# Subtest: <name>`, if printed.
     pub subtest_name: Option<String>,
-    /// Whether this level was opened at all (a header, a plan or a result at its indentation).
-    pub opened: bool,
     /// `N` from the level's first `1..N` plan line.
     pub plan: Option<u64>,
     /// Plan lines after the first.
@@ -278,10 +276,7 @@ impl KtapParser {
     /// The level at nesting `depth` (0 = top), opening levels down to it.
     fn level(&mut self, depth: usize) -> &mut Level {
         while self.open.len() < depth {
-            self.open.push(Level {
-                opened: true,
-                ..Level::default()
-            });
+            self.open.push(Level::default());
         }
         match depth {
             0 => &mut self.report.top,
@@ -319,9 +314,7 @@ impl KtapParser {
                     if started {
                         self.abandon_from(depth, "no result line for this subtest");
                     }
-                    let level = self.level(depth);
-                    level.opened = true;
-                    level.subtest_name = Some(name);
+                    self.level(depth).subtest_name = Some(name);
                 }
                 return;
             }
@@ -332,8 +325,16 @@ impl KtapParser {
             if depth == 0 {
                 self.report.repeated_version_lines += 1;
             } else {
-                self.abandon_from(depth, "no result line for this subtest");
-                self.level(depth).opened = true;
+                // A new subtest at this depth; one already there with content never got its
+                // result line. (A `# Subtest:` line may come first, as older KUnit prints it.)
+                let started = self
+                    .open
+                    .get(depth - 1)
+                    .is_some_and(|l| l.plan.is_some() || !l.results.is_empty());
+                if started {
+                    self.abandon_from(depth, "no result line for this subtest");
+                }
+                self.level(depth);
             }
         } else if let Some(count) = parse_plan(content) {
             let level = self.level(depth);

@@ -66,6 +66,18 @@ fn flat_reports_still_parse() {
 }
 
 #[test]
+fn subtest_header_before_the_version_line_and_a_missing_suite_result() {
+    let report = parse(
+        "KTAP version 1\n1..2\n    # Subtest: a\n    KTAP version 1\n    1..1\n    ok 1 t\nok 1 a\n\
+         \x20   KTAP version 1\n    # Subtest: b\n    1..1\n    ok 1 u\n\
+         \x20   KTAP version 1\n    # Subtest: c\n    1..1\n    ok 1 v\nok 2 c\n",
+    );
+    assert_eq!(paths(&report.leaves()), ["a.t", "b.u", "c.v"]);
+    assert_eq!(report.unclosed_levels, 1);
+    assert_eq!(paths(&report.failed()), ["b"]);
+}
+
+#[test]
 fn tap_13_and_14_headers_are_accepted() {
     for header in ["TAP version 13", "TAP version 14"] {
         let report = parse(&format!("{header}\n1..1\nok 1 - a\n"));
