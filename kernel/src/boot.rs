@@ -8,13 +8,16 @@
 //! 1. zeroes `.bss` (page tables and the boot stack live there);
 //! 2. checks CPUID for long mode (reports on COM1 and exits with the crash code if missing);
 //! 3. builds identity page tables for the first 4 GiB with 2 MiB pages (RAM, LAPIC, IOAPIC);
-//! 4. enables PAE, EFER.LME, then CR0 = PE|MP|ET|NE|WP|PG (EM and TS clear), far-jumps to 64-bit;
+//!    [`crate::paging`] later splits the kernel's part into 4 KiB pages with permissions;
+//! 4. switches to long mode with the constants of [`crate::longmode`] (shared with the AP
+//!    trampoline): CR4.PAE|MCE, EFER.LME|NXE, CR0 = PE|MP|ET|NE|WP|PG, far jump to 64-bit;
 //! 5. enables SSE (CR4.OSFXSR|OSXMMEXCPT) and, when CPUID reports XSAVE, CR4.OSXSAVE and
 //!    XCR0 = x87|SSE, plus AVX state when CPUID reports AVX;
 //! 6. calls `kmain(start_info_phys)` on the boot stack.
 //!
 //! [`cpu_enable_simd`] (steps 5) is also used by the application processors.
 
+use crate::longmode;
 use core::arch::global_asm;
 
 /// Size of the bootstrap processor's stack.
@@ -28,6 +31,16 @@ unsafe extern "C" {
     pub static __kernel_start: u8;
     /// One past the last byte of the kernel image, `.bss` included (linker script).
     pub static __kernel_end: u8;
+    /// First byte of `.text` (linker script).
+    pub static __text_start: u8;
+    /// One past the last byte of `.text` (linker script).
+    pub static __text_end: u8;
+    /// One past the last byte of `.rodata` (linker script; `.data` starts on the next page).
+    pub static __rodata_end: u8;
+    /// The page below the BSP's boot stack, left unmapped (boot stub).
+    pub static boot_stack_guard: u8;
+    /// The boot page directories: [`IDENTITY_MAP_GIB`] tables of 512 2 MiB entries (boot stub).
+    pub static mut boot_pd: [u64; 512 * IDENTITY_MAP_GIB];
 }
 
 global_asm!(
@@ -44,13 +57,18 @@ global_asm!(
 
     .section .bss.boot, "aw", @nobits
     .p2align 12
+    .global boot_pml4
+    .global boot_pd
+    .global boot_stack_guard
 boot_pml4:
     .skip 4096
 boot_pdpt:
     .skip 4096
 boot_pd:
     .skip 4096 * {gib}
-    .p2align 4
+    .p2align 12
+boot_stack_guard:                       /* unmapped by crate::paging: overflow faults */
+    .skip 4096
 boot_stack_bottom:
     .skip {stack}
 boot_stack_top:
@@ -59,8 +77,8 @@ boot_stack_top:
     .p2align 3
 boot_gdt:
     .quad 0
-    .quad 0x00AF9A000000FFFF    /* 0x08: 64-bit code, DPL 0 */
-    .quad 0x00CF92000000FFFF    /* 0x10: data, DPL 0 */
+    .quad 0x00AF9A000000FFFF    /* {code64}: 64-bit code, DPL 0 */
+    .quad 0x00CF92000000FFFF    /* {data}: data, DPL 0 */
 boot_gdt_end:
     .p2align 1
 boot_gdt_ptr:
@@ -130,18 +148,18 @@ pvh_start32:
     mov eax, offset boot_pml4
     mov cr3, eax
     mov eax, cr4
-    or eax, 1 << 5                      /* PAE */
+    or eax, {cr4_bits}
     mov cr4, eax
-    mov ecx, 0xC0000080                 /* EFER */
+    mov ecx, {msr_efer}
     rdmsr
-    or eax, 1 << 8                      /* LME */
+    or eax, {efer_bits}
     wrmsr
-    mov eax, 0x80010033                 /* PG | WP | NE | ET | MP | PE; EM, TS clear */
+    mov eax, {cr0_value}
     mov cr0, eax
     lgdt [boot_gdt_ptr]
-    .byte 0xea                          /* ljmp 0x08:10f (ptr16:32) */
+    .byte 0xea                          /* ljmp code64:10f (ptr16:32) */
     .long 10f
-    .word 0x08
+    .word {code64}
 
     /* no long mode: report on COM1, exit through isa-debug-exit with the crash code */
 90:
@@ -150,8 +168,8 @@ pvh_start32:
     sub ecx, esi
     mov dx, 0x3f8
     rep outsb
-    mov dx, 0xf4
-    mov eax, 0x12
+    mov dx, {exit_port}
+    mov eax, {exit_crashed}
     out dx, eax
 91:
     hlt
@@ -159,7 +177,7 @@ pvh_start32:
 
     .code64
 10:
-    mov ax, 0x10
+    mov ax, {data}
     mov ds, ax
     mov es, ax
     mov ss, ax
@@ -180,6 +198,14 @@ pvh_start32:
     "##,
     gib = const IDENTITY_MAP_GIB,
     stack = const BOOT_STACK_SIZE,
+    cr4_bits = const longmode::CR4_BITS,
+    msr_efer = const longmode::MSR_EFER,
+    efer_bits = const longmode::EFER_BITS,
+    cr0_value = const longmode::CR0_VALUE,
+    code64 = const longmode::BOOT_CODE64_SELECTOR,
+    data = const longmode::BOOT_DATA_SELECTOR,
+    exit_port = const ktap_abi::EXIT_PORT,
+    exit_crashed = const ktap_abi::ExitCode::Crashed as u32,
     enable_simd = sym cpu_enable_simd,
     kmain = sym crate::kmain,
 );

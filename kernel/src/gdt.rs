@@ -1,38 +1,13 @@
-//! Per-CPU GDT and TSS with IST stacks.
-//!
-//! Every exception gate runs on an IST stack: the prebuilt `core` uses the red zone below
-//! `rsp`, which an exception frame pushed on the interrupted stack would overwrite.
+//! Per-CPU GDT and TSS with IST stacks ([`crate::stacks::Ist`]: #DF, NMI, #MC, and the
+//! external interrupts that return).
 
+use crate::stacks::{Ist, ist_top};
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
 use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
-
-/// IST slot (0-based, as `set_stack_index` takes it) for every exception but #DF.
-pub const IST_EXCEPTION: u16 = 0;
-/// IST slot for the double fault, so a fault on the exception stack still gets reported.
-pub const IST_DOUBLE_FAULT: u16 = 1;
-/// Bytes per IST stack.
-pub const IST_STACK_SIZE: usize = 16 * 1024;
-
-/// Two IST stacks, 16-byte aligned.
-#[repr(C, align(16))]
-pub struct IstStacks {
-    exception: [u8; IST_STACK_SIZE],
-    double_fault: [u8; IST_STACK_SIZE],
-}
-
-impl IstStacks {
-    /// Zeroed stacks.
-    pub const fn new() -> Self {
-        Self {
-            exception: [0; IST_STACK_SIZE],
-            double_fault: [0; IST_STACK_SIZE],
-        }
-    }
-}
 
 /// A CPU's descriptor tables. Must live for ever once loaded (`'static`).
 pub struct CpuTables {
@@ -55,16 +30,17 @@ impl CpuTables {
         }
     }
 
-    /// Fills the TSS (IST pointers into `stacks`) and the GDT (code, data, TSS), loads them on
-    /// this CPU and reloads CS, SS, DS, ES and TR (FS and GS are left alone: GS carries the
-    /// per-CPU base).
+    /// Fills the TSS (IST pointers to CPU `cpu`'s IST stacks from [`crate::stacks`]) and the
+    /// GDT (code, data, TSS), loads them on this CPU and reloads CS, SS, DS, ES and TR (FS and
+    /// GS are left alone: GS carries the per-CPU base).
     ///
     /// `this` is a `'static` mutable borrow: the tables may never move or change after
-    /// loading. Call once per CPU with its own tables and stacks.
-    pub fn load(this: &'static mut Self, stacks: &'static mut IstStacks) {
-        let top = |s: &[u8]| VirtAddr::from_ptr(s.as_ptr_range().end);
-        this.tss.interrupt_stack_table[usize::from(IST_EXCEPTION)] = top(&stacks.exception);
-        this.tss.interrupt_stack_table[usize::from(IST_DOUBLE_FAULT)] = top(&stacks.double_fault);
+    /// loading. Call once per CPU, on CPU `cpu`, with its own tables.
+    pub fn load(this: &'static mut Self, cpu: usize) {
+        for ist in Ist::ALL {
+            this.tss.interrupt_stack_table[usize::from(ist.slot())] =
+                VirtAddr::new(ist_top(cpu, ist));
+        }
         let this: &'static Self = {
             let tss: &'static TaskStateSegment = &this.tss;
             let mut gdt = GlobalDescriptorTable::new();

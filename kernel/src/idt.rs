@@ -1,12 +1,17 @@
 //! IDT for the 32 CPU exception vectors: naked entry stubs that save the registers and call
 //! [`exception_report`], which prints `# EXCEPTION ...` lines and exits with the crash code.
 //!
-//! Every gate uses an IST stack (see [`crate::gdt`]). Interrupts stay disabled except in the
-//! application processors' idle `sti; hlt`, which only the wake-up IPI ([`WAKE_VECTOR`]) and
-//! the LAPIC's spurious vector are meant to end; both have tiny stubs that return. Every other
-//! vector above 31 is not present (#NP or #GP, reported with the vector in the error code).
+//! Stacks ([`crate::stacks::Ist`]): #DF, NMI and #MC each have an IST stack of their own, so a
+//! fault while reporting another, or an NMI during a fault, never overwrites a live frame.
+//! Other exceptions run on the interrupted stack: they never return, so the red zone they may
+//! overwrite is dead, and a kernel stack overflow (a #PF that cannot push its frame) becomes
+//! a #DF, reported as an overflow from its guard page ([`crate::stacks::guard_hit`]).
+//! The three external interrupts that return — the watchdog timer ([`crate::watchdog`]),
+//! the wake-up IPI ([`WAKE_VECTOR`]) and the LAPIC's spurious vector — share the IRQ IST
+//! stack (interrupt gates keep IF clear, so they never nest). Every other vector above 31 is
+//! not present (#NP or #GP, reported with the vector in the error code).
 
-use crate::gdt::{IST_DOUBLE_FAULT, IST_EXCEPTION};
+use crate::stacks::Ist;
 use core::arch::naked_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Once;
@@ -43,6 +48,18 @@ pub struct ExceptionFrame {
     rsp: u64,
     ss: u64,
 }
+
+// The stubs push, from high to low: ss..rip (CPU), error code, vector, then rax first and r15
+// last; the frame must match that order.
+const _: () = {
+    use core::mem::offset_of;
+    assert!(offset_of!(ExceptionFrame, r15) == 0);
+    assert!(offset_of!(ExceptionFrame, rax) == 14 * 8);
+    assert!(offset_of!(ExceptionFrame, vector) == 15 * 8);
+    assert!(offset_of!(ExceptionFrame, error_code) == 16 * 8);
+    assert!(offset_of!(ExceptionFrame, rip) == 17 * 8);
+    assert!(offset_of!(ExceptionFrame, ss) == 21 * 8);
+};
 
 /// Shared tail of the entry stubs: saves the general registers and calls the reporter with
 /// a pointer to the [`ExceptionFrame`] on a 16-byte-aligned stack.
@@ -133,11 +150,13 @@ const NAMES: [&str; 32] = [
 
 /// Vector of the IPI that wakes an idle application processor.
 pub const WAKE_VECTOR: u8 = 0x40;
+/// Vector of the BSP's LAPIC timer (the per-test watchdog).
+pub const TIMER_VECTOR: u8 = 0x41;
 /// Gates in the IDT: exceptions, then up to the LAPIC spurious vector.
 const IDT_LEN: usize = crate::lapic::SPURIOUS_VECTOR as usize + 1;
 
 /// Address of the LAPIC EOI register for the wake stub (set by [`set_eoi_address`]).
-static EOI_ADDRESS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static EOI_ADDRESS: AtomicU64 = AtomicU64::new(0);
 
 /// Tells the wake stub where the LAPIC EOI register is.
 pub fn set_eoi_address(addr: u64) {
@@ -174,30 +193,34 @@ static IDT: Once<Idt> = Once::new();
 pub fn load() {
     let idt = IDT.call_once(|| {
         let mut idt = Idt([const { Entry::missing() }; IDT_LEN]);
-        let extra: [(u8, extern "C" fn()); 2] = [
+        let extra: [(u8, extern "C" fn()); 3] = [
             (WAKE_VECTOR, wake_stub),
+            (TIMER_VECTOR, crate::watchdog::timer_stub),
             (crate::lapic::SPURIOUS_VECTOR, spurious_stub),
         ];
         for (vector, stub) in extra {
             let entry = &mut idt.0[usize::from(vector)];
-            // SAFETY: the stub preserves every register, returns with `iretq` and is entered
-            // only as an external interrupt (no error code).
+            // SAFETY: the stub preserves every register, returns with `iretq` (or never
+            // returns) and is entered only as an external interrupt (no error code).
             let options = unsafe { entry.set_handler_addr(VirtAddr::new(stub as usize as u64)) };
             // SAFETY: IST slot filled in every CPU's TSS before its IDT is loaded.
-            unsafe { options.set_stack_index(IST_EXCEPTION) };
+            unsafe { options.set_stack_index(Ist::Irq.slot()) };
         }
         for (vector, (entry, stub)) in idt.0.iter_mut().zip(STUBS).enumerate() {
-            let ist = if vector == 8 {
-                IST_DOUBLE_FAULT
-            } else {
-                IST_EXCEPTION
-            };
             // SAFETY: `stub` is a naked entry stub that follows the exception calling
             // convention for this vector (error code handled per vector) and never returns.
             let options = unsafe { entry.set_handler_addr(VirtAddr::new(stub as usize as u64)) };
-            // SAFETY: both IST slots are filled with valid stacks in every CPU's TSS before
-            // its IDT is loaded (see `gdt::CpuTables::load`).
-            unsafe { options.set_stack_index(ist) };
+            let ist = match vector {
+                2 => Some(Ist::Nmi),
+                8 => Some(Ist::DoubleFault),
+                18 => Some(Ist::MachineCheck),
+                _ => None,
+            };
+            if let Some(ist) = ist {
+                // SAFETY: the IST slots are filled with valid stacks in every CPU's TSS
+                // before its IDT is loaded (see `gdt::CpuTables::load`).
+                unsafe { options.set_stack_index(ist.slot()) };
+            }
         }
         idt
     });
@@ -209,33 +232,91 @@ pub fn load() {
     unsafe { lidt(&pointer) };
 }
 
-/// Prints the exception report and exits with the crash code. Runs on the IST stack.
+/// What a faulting address means, for the report's first line.
+#[derive(Clone, Copy, Debug)]
+enum FaultKind {
+    /// A stack ran into its guard page.
+    StackOverflow { cpu: usize, stack: &'static str },
+    /// An access to page 0.
+    NullDeref(u64),
+}
+
+impl core::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FaultKind::StackOverflow { cpu, stack } => {
+                write!(
+                    f,
+                    "stack overflow: cpu {cpu}'s {stack} ran into its guard page"
+                )
+            }
+            FaultKind::NullDeref(addr) => write!(f, "null pointer dereference (address {addr:#x})"),
+        }
+    }
+}
+
+/// Classifies a #PF (or the #PF behind a #DF) by its CR2.
+fn fault_kind(vector: usize, cr2: u64) -> Option<FaultKind> {
+    if vector != 8 && vector != 14 {
+        return None;
+    }
+    if let Some((cpu, stack)) = crate::stacks::guard_hit(cr2) {
+        return Some(FaultKind::StackOverflow { cpu, stack });
+    }
+    (vector == 14 && cr2 < 4096).then_some(FaultKind::NullDeref(cr2))
+}
+
+/// A [`FaultKind`] or the vector's name.
+enum What {
+    Kind(FaultKind),
+    Name(&'static str),
+}
+
+impl core::fmt::Display for What {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            What::Kind(kind) => kind.fmt(f),
+            What::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+/// Prints the exception report and exits with the crash code. Runs on the interrupted stack
+/// (or the vector's IST stack); a fault inside it is caught by [`crate::fatal`]'s nesting
+/// guard.
 extern "C" fn exception_report(frame: &ExceptionFrame) -> ! {
     let vector = frame.vector as usize;
     let name = NAMES.get(vector).copied().unwrap_or("?");
     let cpu = crate::percpu::current_cpu_index();
-    let cr2 = if vector == 14 { Cr2::read_raw() } else { 0 };
-    crate::fatal::report_and_exit(format_args!(
-        "# EXCEPTION: vector {vector} ({name}) on cpu {cpu}\n\
-         # EXCEPTION: error code {:#x}, RIP {:#018x}, CS {:#x}, RFLAGS {:#x}, RSP {:#018x}\n\
-         # EXCEPTION: CR2 {cr2:#018x}{}\n\
-         # EXCEPTION: rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x} rsi {:#x} rdi {:#x} rbp {:#x}\n",
-        frame.error_code,
-        frame.rip,
-        frame.cs,
-        frame.rflags,
-        frame.rsp,
-        if vector == 14 {
-            " (faulting address)"
-        } else {
-            " (not a page fault)"
-        },
-        frame.rax,
-        frame.rbx,
-        frame.rcx,
-        frame.rdx,
-        frame.rsi,
-        frame.rdi,
-        frame.rbp,
-    ))
+    let cr2 = Cr2::read_raw();
+    let what = match fault_kind(vector, cr2) {
+        Some(kind) => What::Kind(kind),
+        None => What::Name(name),
+    };
+    crate::fatal::report_and_exit(
+        format_args!("{what} on cpu {cpu}"),
+        format_args!(
+            "# EXCEPTION: vector {vector} ({name}) on cpu {cpu}: {what}\n\
+             # EXCEPTION: error code {:#x}, RIP {:#018x}, CS {:#x}, RFLAGS {:#x}, RSP {:#018x}\n\
+             # EXCEPTION: CR2 {cr2:#018x}{}\n\
+             # EXCEPTION: rax {:#x} rbx {:#x} rcx {:#x} rdx {:#x} rsi {:#x} rdi {:#x} rbp {:#x}\n",
+            frame.error_code,
+            frame.rip,
+            frame.cs,
+            frame.rflags,
+            frame.rsp,
+            match vector {
+                14 => " (faulting address)",
+                8 => " (address of the last page fault)",
+                _ => " (not a page fault)",
+            },
+            frame.rax,
+            frame.rbx,
+            frame.rcx,
+            frame.rdx,
+            frame.rsi,
+            frame.rdi,
+            frame.rbp,
+        ),
+    )
 }

@@ -1,30 +1,34 @@
 //! zenslab test kernel: boots under QEMU, links `alloc-pool` and `simd-kernels`, runs an
-//! in-kernel test suite and reports it in KTAP version 1 on COM1.
+//! in-kernel test suite and reports it in nested KTAP version 1 on COM1.
 //!
 //! # Boot flow
 //! 1. QEMU's `-kernel` loads this ELF at 1 MiB and finds the Xen PVH note ([`boot`]); it enters
 //!    `pvh_start32` in 32-bit protected mode with `%ebx` = `hvm_start_info`.
 //! 2. The assembly stub zeroes `.bss`, checks CPUID for long mode, identity-maps 4 GiB with
-//!    2 MiB pages, enables PAE/LME/paging, sets CR0 fully, far-jumps to 64-bit code, enables
-//!    SSE (and XSAVE/AVX state when CPUID has them) and calls [`kmain`].
-//! 3. [`kmain`]: COM1 console ([`serial`]), GDT/TSS with IST stacks ([`gdt`]), the exception
-//!    IDT ([`idt`]), the PVH start info ([`pvh`]: command line, e820 map, RSDP), the heap on the
-//!    largest usable RAM region above the kernel image ([`memory`], [`heap`]).
-//!    Each CPU's GS base points at its per-CPU block ([`percpu`]), installed first thing.
+//!    2 MiB pages, switches to long mode with the constants shared with the AP trampoline
+//!    ([`longmode`]), enables SSE (and XSAVE/AVX state when CPUID has them) and calls [`kmain`].
+//! 3. [`kmain`]: per-CPU GS base ([`percpu`]), COM1 ([`serial`]), GDT/TSS with IST stacks
+//!    ([`gdt`], [`stacks`]), the IDT ([`idt`]), the 8259s masked ([`pic`]), the PVH start info
+//!    ([`pvh`]), page permissions ([`paging`]: page 0 and stack guard pages unmapped, code
+//!    read-only, data NX), the heap on the largest usable RAM region ([`memory`], [`heap`]),
+//!    then the command line (`kernel_core::cmdline`), refused with `# BOOT ERROR` if anything in it is
+//!    not understood.
 //! 4. SMP ([`smp`]): the ACPI MADT and FADT ([`acpi`]) give the processors and the PM timer,
-//!    which calibrates the TSC ([`time`]); each AP is started by APIC ID with INIT-SIPI-SIPI
-//!    through a real-mode trampoline copied to 0x8000 ([`trampoline`]), gets its own stack,
-//!    GDT/TSS/IST stacks and per-CPU block, enables SSE/AVX itself, then idles in `sti; hlt`
-//!    until the BSP hands it a job ([`smp::run_on`]) with a wake-up IPI ([`lapic`]).
-//! 5. The test registry ([`tests`]) runs under the command-line filter / fail injection
-//!    ([`cmdline`]), prints KTAP ([`ktap`]) and exits through `isa-debug-exit` ([`exit`]):
-//!    0x10 all passed, 0x11 some failed, 0x12 panic or CPU exception ([`fatal`]).
+//!    which calibrates the TSC ([`time`]); the BSP's LAPIC timer drives the per-test watchdog
+//!    ([`watchdog`]); each AP is started by APIC ID with INIT-SIPI-SIPI through a real-mode
+//!    trampoline ([`trampoline`]) onto its guarded static stacks, and idles in `sti; hlt` until
+//!    the BSP hands it a job ([`smp::run_on`]). Fewer CPUs than `expect_cpus=` refuses the boot.
+//! 5. The suites ([`tests`], registered with `kernel_core::suites!`) run under the command line's
+//!    selection, print nested KTAP ([`ktap`]) and exit through `isa-debug-exit` ([`exit`],
+//!    values in `ktap_abi`): 0x10 all passed, 0x11 some failed, 0x12 panic, CPU exception or
+//!    boot error ([`fatal`]), 0x13 the watchdog ended a hung test.
 //!
 //! # Allocation and interrupts
 //! The global allocator is `alloc_pool::SlabPool<KernelCpuHook>` ([`heap`]): the hook returns
 //! the CPU index from the per-CPU block and disables interrupts while a CPU's cache is pinned
-//! (see [`percpu::KernelCpuHook`]). Interrupts are otherwise off everywhere, except inside an
-//! idle AP's `sti; hlt`; no interrupt or exception handler allocates.
+//! (see [`percpu::KernelCpuHook`]). Interrupts are enabled only on the BSP while a test runs
+//! (for the watchdog timer) and inside an idle AP's `sti; hlt`; no interrupt or exception
+//! handler allocates.
 //!
 //! The build is a freestanding ELF for `x86_64-unknown-linux-gnu` (stable Rust keeps AVX2
 //! hard-float there); [`libc_shims`] supplies what the prebuilt `core` expects from libc.
@@ -36,7 +40,6 @@ extern crate alloc;
 
 mod acpi;
 mod boot;
-mod cmdline;
 mod cpu;
 mod exit;
 mod fatal;
@@ -47,18 +50,22 @@ mod ktap;
 mod lapic;
 mod libc_shims;
 mod llheap;
+mod longmode;
 mod memory;
+mod paging;
 mod percpu;
+mod pic;
 mod pvh;
 mod serial;
 mod smp;
+mod stacks;
 mod tests;
 mod time;
 mod trampoline;
+mod watchdog;
 
-use crate::cmdline::CrashKind;
-use crate::exit::exit_qemu;
-use crate::gdt::{CpuTables, IstStacks};
+use crate::exit::{ExitCode, exit_qemu};
+use crate::gdt::CpuTables;
 use crate::pvh::BootInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -71,33 +78,54 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     println!("zenslab-kernel {} booting", env!("CARGO_PKG_VERSION"));
     load_bsp_tables();
     idt::load();
+    pic::mask_all();
 
     // SAFETY: `start_info` is the %ebx value the PVH entry received, passed through unchanged
     // by the boot stub; the firmware's structures lie in the identity-mapped first 4 GiB.
     let info = match unsafe { BootInfo::read(start_info) } {
         Ok(info) => info,
-        Err(e) => fatal::halt_with_report(format_args!("bad PVH start info: {e:?}")),
+        Err(e) => fatal::boot_error(format_args!("bad PVH start info: {e:?}")),
     };
+    // SAFETY: on the BSP before any AP starts, the boot stub's tables are live, and nothing
+    // uses page 0 (QEMU's start info there was copied out above) or a guard page.
+    unsafe { paging::protect() };
     let image = memory::kernel_image();
     let Some(region) = memory::largest_usable_above(info.memmap(), image.end()) else {
-        fatal::halt_with_report(format_args!("no usable RAM above the kernel image"))
+        fatal::boot_error(format_args!("no usable RAM above the kernel image"))
     };
     // SAFETY: `region` is usable RAM (e820 type 1) above the kernel image, identity-mapped, and
     // used by nothing else; the start info was copied out before.
     if let Err(e) = unsafe { heap::init(region.start, region.len) } {
-        fatal::halt_with_report(format_args!("heap init failed: {e}"));
+        fatal::boot_error(format_args!("heap init failed: {e}"));
     }
     boot_report(&info, region);
-    bring_up_cpus(&info);
-
-    let options = cmdline::parse(info.cmdline());
-    for token in &options.unknown {
-        println!("# cmdline: ignoring unknown token `{token}`");
+    let options = match kernel_core::cmdline::parse(info.cmdline()) {
+        Ok(options) => options,
+        Err(e) => fatal::boot_error(format_args!("{e}")),
+    };
+    let cpus = bring_up_cpus(&info);
+    if let Some(expected) = options.expect_cpus
+        && cpus.online < expected
+    {
+        fatal::boot_error(format_args!(
+            "expect_cpus={expected}, but {} CPU(s) online: {}",
+            cpus.online, cpus.why_fewer
+        ));
     }
-    if let Some(kind) = options.crash {
-        crash_on_purpose(kind);
+    let forced: alloc::vec::Vec<&'static ktap::Suite> =
+        options.crash.map(tests::crash::suite).into_iter().collect();
+    let selection = match ktap::select(&forced, tests::ALL, &options) {
+        Ok(selection) => selection,
+        Err(e) => fatal::boot_error(format_args!("{e}")),
+    };
+    if options.list {
+        ktap::list(&selection);
+        exit_qemu(ExitCode::Success);
     }
-    let code = ktap::run(tests::ALL, &options);
+    if !watchdog::available() {
+        diag!("watchdog: no LAPIC timer; a hung test is caught only by the runner's timeout");
+    }
+    let code = ktap::run(&selection, options.test_timeout_s());
     exit_qemu(code);
 }
 
@@ -106,20 +134,13 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
 fn load_bsp_tables() {
     static LOADED: AtomicBool = AtomicBool::new(false);
     static mut TABLES: CpuTables = CpuTables::new();
-    static mut STACKS: IstStacks = IstStacks::new();
     assert!(
         !LOADED.swap(true, Ordering::AcqRel),
         "BSP tables loaded twice"
     );
-    // SAFETY: LOADED makes this run once, so these are the only references ever made to the
-    // two statics.
-    let (tables, stacks) = unsafe {
-        (
-            &mut *core::ptr::addr_of_mut!(TABLES),
-            &mut *core::ptr::addr_of_mut!(STACKS),
-        )
-    };
-    CpuTables::load(tables, stacks);
+    // SAFETY: LOADED makes this run once, so this is the only reference ever made to TABLES.
+    let tables = unsafe { &mut *core::ptr::addr_of_mut!(TABLES) };
+    CpuTables::load(tables, 0);
 }
 
 /// Points the BSP's GS base at its static per-CPU block (index 0).
@@ -136,14 +157,29 @@ fn install_bsp_percpu() {
     percpu::install(block);
 }
 
-/// ACPI, LAPIC, TSC calibration, then the application processors (issue 5).
-fn bring_up_cpus(info: &BootInfo) {
+/// What bring-up achieved.
+struct CpusOnline {
+    /// CPUs online, BSP included.
+    online: usize,
+    /// Why not more: the ACPI/LAPIC error, the APs that did not start, or the MADT's count.
+    why_fewer: alloc::string::String,
+}
+
+/// ACPI, LAPIC, TSC calibration, the watchdog timer, then the application processors. Every
+/// reason for fewer CPUs is printed as a `# smp:` diagnostic and returned.
+fn bring_up_cpus(info: &BootInfo) -> CpusOnline {
+    use alloc::format;
+    let only_bsp = |why: alloc::string::String| {
+        println!("# smp: {why}; only the BSP runs");
+        println!("# smp: 1 cpu(s) online");
+        CpusOnline {
+            online: 1,
+            why_fewer: why,
+        }
+    };
     let acpi = match acpi::parse(info.rsdp) {
         Ok(acpi) => acpi,
-        Err(e) => {
-            println!("# acpi: {e:?}: staying on one CPU");
-            return;
-        }
+        Err(e) => return only_bsp(format!("ACPI tables unusable ({e:?})")),
     };
     let per_ms = time::calibrate(acpi.pm_timer_port, acpi.pm_timer_32bit, 10);
     println!(
@@ -154,11 +190,11 @@ fn bring_up_cpus(info: &BootInfo) {
         per_ms
     );
     if let Err(e) = lapic::set_base(acpi.lapic_base) {
-        println!("# lapic: {e:?}: staying on one CPU");
-        return;
+        return only_bsp(format!("LAPIC unusable ({e:?})"));
     }
     lapic::enable();
     idt::set_eoi_address(lapic::eoi_address());
+    watchdog::start();
     smp::init_bsp(lapic::id());
     let page = trampoline::TRAMPOLINE_PHYS as u64;
     let page_free = info
@@ -169,14 +205,24 @@ fn bring_up_cpus(info: &BootInfo) {
     // whether the trampoline page is RAM, and nothing of the kernel lives below 1 MiB.
     let report = unsafe { smp::start_aps(&acpi, page_free) };
     println!("# smp: {} cpu(s) online", report.online);
+    let mut why_fewer = format!("the MADT lists {} processor(s)", acpi.processors.len());
     for missing in &report.failed {
         println!("# smp: {missing}");
+        why_fewer.push_str(&format!("; {missing}"));
+    }
+    if let Some(problem) = &report.problem {
+        println!("# smp: {problem}");
+        why_fewer.push_str(&format!("; {problem}"));
     }
     if report.skipped > 0 {
         println!(
             "# smp: {} processor(s) beyond the kernel's limit not started",
             report.skipped
         );
+    }
+    CpusOnline {
+        online: report.online,
+        why_fewer,
     }
 }
 
@@ -203,23 +249,4 @@ fn boot_report(info: &BootInfo, heap: memory::Region) {
         info.rsdp
     );
     println!("# cmdline: `{}`", info.cmdline());
-}
-
-/// Crashes as requested on the command line, to exercise the crash reports.
-fn crash_on_purpose(kind: CrashKind) {
-    println!("# crashing on purpose: {kind:?}");
-    match kind {
-        CrashKind::Panic => panic!("crash=panic requested on the command line"),
-        CrashKind::PageFault => {
-            // Above the 4 GiB identity map: not present.
-            let addr = memory::MAPPED_LIMIT as usize + 0x1234;
-            // SAFETY: deliberately faulting: the read raises #PF before any value is produced,
-            // and the exception handler never returns (it exits QEMU).
-            let _ = unsafe { core::ptr::read_volatile(addr as *const u64) };
-        }
-        CrashKind::InvalidOpcode => {
-            // SAFETY: deliberately raises #UD; the handler reports and exits QEMU.
-            unsafe { core::arch::asm!("ud2") };
-        }
-    }
 }

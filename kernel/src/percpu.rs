@@ -66,8 +66,9 @@ pub fn current() -> &'static PerCpu {
 /// # Interrupt story
 /// `pin` saves the interrupt flag and disables interrupts; `unpin` restores it. While a cache
 /// is pinned nothing else can run on this CPU (the kernel has no preemption, and no interrupt
-/// handler allocates: the only ones that can fire at all are the idle wake-up IPI and the
-/// spurious vector, whose stubs touch no memory but the LAPIC), and no other CPU uses the same
+/// handler allocates: the only ones that can fire at all are the idle wake-up IPI, the
+/// spurious vector and the BSP's watchdog timer, whose stubs touch no memory but the LAPIC
+/// and two atomics, or end the run), and no other CPU uses the same
 /// index (each CPU reads its own index from its own GS base). Exceptions and panics do not
 /// allocate either (their reports are formatted straight to the serial port).
 #[derive(Debug, Clone, Copy)]

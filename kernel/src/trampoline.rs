@@ -7,10 +7,13 @@
 //! ([`crate::boot::cpu_enable_simd`]) and calls the Rust AP entry. All addresses inside are
 //! absolute (`TRAMPOLINE_PHYS + offset`), since the copy runs away from its link address.
 
+use crate::longmode;
 use core::arch::global_asm;
 
 /// Physical address the trampoline is copied to (SIPI vector 0x08).
 pub const TRAMPOLINE_PHYS: usize = 0x8000;
+/// The trampoline GDT's 32-bit code segment (the other selectors are [`longmode`]'s).
+const CODE32_SELECTOR: u16 = 0x18;
 
 unsafe extern "C" {
     static trampoline_start: u8;
@@ -41,34 +44,35 @@ trampoline_start:
     mov eax, cr0
     or eax, 1
     mov cr0, eax
-    .byte 0x66, 0xea                    /* ljmp 0x08:tr_pm32 (32-bit offset) */
+    .byte 0x66, 0xea                    /* ljmp code32:tr_pm32 (32-bit offset) */
     .long {tb} + (tr_pm32 - trampoline_start)
-    .word 0x08
+    .word {code32}
 
     .code32
 tr_pm32:
-    mov ax, 0x10
+    mov ax, {data}
     mov ds, ax
     mov es, ax
     mov ss, ax
+    /* the long-mode switch, with the boot stub's constants (crate::longmode) */
     mov eax, dword ptr [abs_trampoline_cr3]
     mov cr3, eax
     mov eax, cr4
-    or eax, 1 << 5                      /* PAE */
+    or eax, {cr4_bits}
     mov cr4, eax
-    mov ecx, 0xC0000080                 /* EFER */
+    mov ecx, {msr_efer}
     rdmsr
-    or eax, 1 << 8                      /* LME */
+    or eax, {efer_bits}
     wrmsr
-    mov eax, 0x80010033                 /* PG | WP | NE | ET | MP | PE */
+    mov eax, {cr0_value}
     mov cr0, eax
-    .byte 0xea                          /* ljmp 0x18:tr_lm64 */
+    .byte 0xea                          /* ljmp code64:tr_lm64 */
     .long {tb} + (tr_lm64 - trampoline_start)
-    .word 0x18
+    .word {code64}
 
     .code64
 tr_lm64:
-    mov ax, 0x10
+    mov ax, {data}
     mov ds, ax
     mov es, ax
     mov ss, ax
@@ -87,9 +91,9 @@ tr_lm64:
     .p2align 3
 tr_gdt:
     .quad 0
-    .quad 0x00CF9A000000FFFF            /* 0x08: 32-bit code */
-    .quad 0x00CF92000000FFFF            /* 0x10: data */
-    .quad 0x00AF9A000000FFFF            /* 0x18: 64-bit code */
+    .quad 0x00AF9A000000FFFF            /* {code64}: 64-bit code (as in the boot stub's GDT) */
+    .quad 0x00CF92000000FFFF            /* {data}: data */
+    .quad 0x00CF9A000000FFFF            /* {code32}: 32-bit code */
 tr_gdt_ptr:
     .word 31
     .long {tb} + (tr_gdt - trampoline_start)
@@ -108,6 +112,13 @@ trampoline_end:
     .text
     "##,
     tb = const TRAMPOLINE_PHYS,
+    code32 = const CODE32_SELECTOR,
+    code64 = const longmode::BOOT_CODE64_SELECTOR,
+    data = const longmode::BOOT_DATA_SELECTOR,
+    cr4_bits = const longmode::CR4_BITS,
+    msr_efer = const longmode::MSR_EFER,
+    efer_bits = const longmode::EFER_BITS,
+    cr0_value = const longmode::CR0_VALUE,
     enable_simd = sym crate::boot::cpu_enable_simd,
     entry = sym crate::smp::ap_entry,
 );

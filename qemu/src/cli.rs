@@ -6,7 +6,7 @@ use crate::command::{QemuCommand, find_qemu};
 use crate::error::RunnerError;
 use crate::kernel_build::{build_kernel, default_kernel_dir, kernel_elf};
 use crate::options::Options;
-use crate::outcome::{Outcome, Verdict, classify};
+use crate::outcome::{Outcome, Policy, QemuEnd, Verdict, classify};
 use crate::session::{SessionOutput, run_session};
 use crate::summary::{is_tcg_feature_warning, render};
 use clap::Parser;
@@ -45,9 +45,12 @@ pub fn run(options: &Options, on_line: &mut dyn FnMut(&str)) -> Result<Run, Runn
     let path = std::env::var_os("PATH");
     let qemu = find_qemu(options.qemu.as_deref(), path.as_deref())?;
     let kernel = resolve_kernel(options)?;
-    let command = QemuCommand::new(qemu, kernel, options);
+    let command = QemuCommand::new(qemu, kernel, options)?;
     if !options.quiet {
         eprintln!("running: {}", command.display());
+        if options.gdb {
+            eprintln!("waiting for gdb: `gdb -ex 'target remote :1234' <ELF>`");
+        }
     }
     let quiet = options.quiet;
     let session = run_session(
@@ -60,8 +63,42 @@ pub fn run(options: &Options, on_line: &mut dyn FnMut(&str)) -> Result<Run, Runn
             }
         },
     )?;
-    let verdict = classify(&session.report, session.end);
+    if let Some(error) = start_failure(&session) {
+        return Err(error);
+    }
+    let policy = Policy {
+        allow_empty: options.allow_empty,
+    };
+    let verdict = classify(&session.report, session.end, policy);
     Ok(Run { session, verdict })
+}
+
+/// QEMU that exits 1 without a single serial line failed to start (an unknown `--cpu`, an ELF
+/// without a PVH note, a bad `--qemu-arg`): the guest never ran, so it is the runner's error,
+/// not a crash. (A kernel never writes exit value 0, the only one that also gives status 1.)
+fn start_failure(session: &SessionOutput) -> Option<RunnerError> {
+    (session.end == QemuEnd::Exited(1) && session.serial_lines == 0).then(|| {
+        RunnerError::QemuFailedToStart {
+            stderr: session
+                .stderr
+                .lines()
+                .filter(|l| !is_tcg_feature_warning(l))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    })
+}
+
+/// `--list`: the `name: test` lines the kernel printed (libtest's list format), if it
+/// exited with the success code.
+pub fn listed_tests(session: &SessionOutput, lines: &[String]) -> Option<Vec<String>> {
+    (session.end == QemuEnd::Exited(crate::outcome::EXIT_ALL_PASSED)).then(|| {
+        lines
+            .iter()
+            .filter(|l| l.ends_with(": test"))
+            .cloned()
+            .collect()
+    })
 }
 
 /// The whole binary: returns the process exit code (0 passed, 1 failed, 2 crashed, 3 timed out,
@@ -77,6 +114,9 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    if options.kernel_args().is_ok_and(|args| args.list) {
+        return list(&options);
+    }
     let quiet = options.quiet;
     let mut echo = |line: &str| {
         if !quiet {
@@ -98,6 +138,33 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> i32 {
                 Outcome::Error.label(),
                 Outcome::Error.exit_code()
             );
+            Outcome::Error.exit_code()
+        }
+    }
+}
+
+/// `--list`: boots with the kernel's `list` token and prints only the test names.
+fn list(options: &Options) -> i32 {
+    let mut lines = Vec::new();
+    let quiet = Options {
+        quiet: true,
+        ..options.clone()
+    };
+    match run(&quiet, &mut |line| lines.push(line.to_owned())) {
+        Ok(run) => match listed_tests(&run.session, &lines) {
+            Some(names) => {
+                for name in &names {
+                    println!("{name}");
+                }
+                0
+            }
+            None => {
+                print!("{}", render(&run.session, &run.verdict));
+                Outcome::Error.exit_code()
+            }
+        },
+        Err(error) => {
+            eprintln!("qemu runner: error: {error}");
             Outcome::Error.exit_code()
         }
     }

@@ -1,4 +1,5 @@
-//! The QEMU command line (protocol.md) and finding `qemu-system-x86_64`.
+//! The QEMU command line (the guest contract in `qemu/README.md`) and finding
+//! `qemu-system-x86_64`.
 
 #![deny(unsafe_code)]
 
@@ -28,23 +29,38 @@ pub struct QemuCommand {
     pub memory: String,
     /// `-append` (the kernel command line).
     pub cmdline: String,
+    /// Extra arguments: `--gdb`, `--trace`, then every `--qemu-arg`.
+    pub extra: Vec<OsString>,
 }
 
 impl QemuCommand {
-    /// The command for `options`, booting `kernel` with `program`.
-    pub fn new(program: PathBuf, kernel: PathBuf, options: &Options) -> Self {
-        Self {
+    /// The command for `options`, booting `kernel` with `program`; an error if the positional
+    /// arguments cannot be turned into a kernel command line.
+    pub fn new(program: PathBuf, kernel: PathBuf, options: &Options) -> Result<Self, RunnerError> {
+        let mut extra: Vec<OsString> = Vec::new();
+        if options.gdb {
+            extra.extend(["-s".into(), "-S".into()]);
+        }
+        if let Some(file) = &options.trace {
+            extra.extend(["-d".into(), "int,cpu_reset".into(), "-D".into()]);
+            extra.push(file.clone().into_os_string());
+        }
+        extra.extend(options.qemu_arg.iter().map(OsString::from));
+        Ok(Self {
             program,
             kernel,
             accel: options.accel.clone(),
             cpu: options.cpu.clone(),
             smp: options.smp,
             memory: options.memory.clone(),
-            cmdline: options.kernel_cmdline(),
-        }
+            cmdline: options
+                .kernel_cmdline()
+                .map_err(RunnerError::BadArguments)?,
+            extra,
+        })
     }
 
-    /// The arguments after the program name, exactly as protocol.md lists them.
+    /// The arguments after the program name: the contract's command line, then the extras.
     pub fn args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = [
             "-machine",
@@ -73,6 +89,7 @@ impl QemuCommand {
         args.push(self.kernel.clone().into_os_string());
         args.push("-append".into());
         args.push(self.cmdline.clone().into());
+        args.extend(self.extra.iter().cloned());
         args
     }
 
@@ -155,12 +172,44 @@ mod tests {
             "qemu-system-x86_64".into(),
             "/k/zenslab-kernel".into(),
             &options(&[]),
-        );
+        )
+        .unwrap();
         assert_eq!(
             command.display(),
             "qemu-system-x86_64 -machine q35 -accel tcg -cpu EPYC-Milan -smp 1 -m 256M -nodefaults \
              -display none -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-             -kernel /k/zenslab-kernel -append \"\""
+             -kernel /k/zenslab-kernel -append expect_cpus=1"
+        );
+    }
+
+    #[test]
+    fn gdb_trace_and_raw_arguments_come_last() {
+        let o = options(&[
+            "--gdb",
+            "--trace",
+            "/tmp/t.log",
+            "--qemu-arg",
+            "-d",
+            "--qemu-arg",
+            "guest_errors",
+        ]);
+        let args = QemuCommand::new("q".into(), "k".into(), &o).unwrap().args();
+        let tail: Vec<_> = args[args.len() - 8..]
+            .iter()
+            .map(|a| a.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "-s",
+                "-S",
+                "-d",
+                "int,cpu_reset",
+                "-D",
+                "/tmp/t.log",
+                "-d",
+                "guest_errors"
+            ]
         );
     }
 
@@ -170,7 +219,7 @@ mod tests {
             "--cpu", "qemu64", "--smp", "4", "--accel", "kvm", "--memory", "1G", "--filter",
             "simd", "--fail", "x",
         ]);
-        let args = QemuCommand::new("q".into(), "k".into(), &o).args();
+        let args = QemuCommand::new("q".into(), "k".into(), &o).unwrap().args();
         let pairs: Vec<_> = args
             .windows(2)
             .map(|w| (w[0].to_str().unwrap(), w[1].to_str().unwrap()))
@@ -181,14 +230,14 @@ mod tests {
             ("-accel", "kvm"),
             ("-m", "1G"),
             ("-kernel", "k"),
-            ("-append", "filter=simd fail=x"),
+            ("-append", "filter=simd fail=x expect_cpus=4"),
         ] {
             assert!(
                 pairs.contains(&expected),
                 "{expected:?} missing in {args:?}"
             );
         }
-        assert_eq!(args.last().unwrap(), "filter=simd fail=x");
+        assert_eq!(args.last().unwrap(), "filter=simd fail=x expect_cpus=4");
     }
 
     #[test]

@@ -28,6 +28,11 @@ pub enum RunnerError {
     KernelMissing(PathBuf),
     /// The command line was invalid.
     BadArguments(String),
+    /// QEMU exited 1 before the guest printed anything (bad `--cpu`, no PVH note, ...).
+    QemuFailedToStart {
+        /// What QEMU said on stderr.
+        stderr: String,
+    },
     /// An I/O operation of the runner itself failed.
     Io {
         /// What the runner was doing.
@@ -55,6 +60,15 @@ impl fmt::Display for RunnerError {
                 write!(f, "kernel ELF not found: {}", path.display())
             }
             RunnerError::BadArguments(message) => write!(f, "bad arguments: {message}"),
+            RunnerError::QemuFailedToStart { stderr } => write!(
+                f,
+                "QEMU failed to start the guest (exit 1, no serial output): {}",
+                if stderr.trim().is_empty() {
+                    "no message"
+                } else {
+                    stderr.trim()
+                }
+            ),
             RunnerError::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

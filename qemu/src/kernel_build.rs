@@ -1,4 +1,4 @@
-//! Building the zenslab kernel with a nested `cargo build --release` (protocol.md).
+//! Building the zenslab kernel with a nested `cargo build --release` (see `qemu/README.md`).
 
 #![deny(unsafe_code)]
 

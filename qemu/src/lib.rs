@@ -3,8 +3,9 @@
 //! the run as passed / failed / crashed / timed out / error, each with its own exit code.
 //!
 //! The parser ([`ktap`]) and the classification ([`outcome`]) are pure functions; [`session`]
-//! owns the QEMU process; [`cli`] is what the binary runs. The kernel<->runner protocol is fixed in
-//! the project notes (QEMU command line, kernel command-line tokens, isa-debug-exit codes).
+//! owns the QEMU process; [`cli`] is what the binary runs. The guest contract (PVH boot, KTAP on
+//! COM1, exit port and codes, command-line tokens, crash-line prefixes) is `qemu/README.md`; its
+//! values live in the `ktap-abi` crate, which the zenslab kernel imports too.
 
 #![deny(unsafe_code)]
 
@@ -23,4 +24,4 @@ pub use command::{QemuCommand, find_qemu};
 pub use error::RunnerError;
 pub use ktap::{KtapReport, TestResult, TestStatus, parse};
 pub use options::Options;
-pub use outcome::{Outcome, QemuEnd, Verdict, classify};
+pub use outcome::{Outcome, Policy, QemuEnd, Verdict, classify};

@@ -23,9 +23,10 @@ pub fn is_tcg_feature_warning(line: &str) -> bool {
 pub fn render(run: &SessionOutput, verdict: &Verdict) -> String {
     let report = &run.report;
     let counts = report.counts();
-    let planned = report
-        .plan
-        .map_or_else(|| "no plan".to_owned(), |n| format!("{n} planned"));
+    let planned = report.plan().map_or_else(
+        || "no plan".to_owned(),
+        |n| format!("{} in {n} planned suite(s)", report.leaves().len()),
+    );
     let mut out = String::new();
     // `write!` into a String cannot fail.
     let _ = writeln!(out, "{SUMMARY_HEADER}");
@@ -34,7 +35,7 @@ pub fn render(run: &SessionOutput, verdict: &Verdict) -> String {
         "tests:     {planned}, {} passed, {} failed, {} skipped",
         counts.passed, counts.failed, counts.skipped
     );
-    let failed: Vec<&str> = report.failed().map(|r| r.name.as_str()).collect();
+    let failed: Vec<String> = report.failed().iter().map(|f| f.path()).collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "failed:    {}", failed.join(" "));
     }
@@ -48,6 +49,14 @@ pub fn render(run: &SessionOutput, verdict: &Verdict) -> String {
         let _ = writeln!(
             out,
             "warnings:  {hidden} x \"{TCG_FEATURE_WARNING}\" from QEMU (harmless, hidden)"
+        );
+    }
+    if run.truncated_lines > 0 {
+        let _ = writeln!(
+            out,
+            "output:    {} serial line(s) longer than {} bytes were cut",
+            run.truncated_lines,
+            crate::session::MAX_LINE_BYTES
         );
     }
     for reason in &verdict.reasons {
@@ -82,7 +91,7 @@ pub fn render(run: &SessionOutput, verdict: &Verdict) -> String {
 mod tests {
     use super::*;
     use crate::ktap::parse;
-    use crate::outcome::{QemuEnd, classify};
+    use crate::outcome::{Policy, QemuEnd, classify};
     use std::time::Duration;
 
     #[test]
@@ -91,18 +100,20 @@ mod tests {
             report: parse(include_str!("../tests/data/one_failure.log")),
             end: QemuEnd::Exited(35),
             wall_time: Duration::from_millis(1500),
+            serial_lines: 20,
+            truncated_lines: 0,
             stderr: "qemu-system-x86_64: warning: something\n\
                      qemu-system-x86_64: warning: TCG doesn't support requested feature: x\n"
                 .to_owned(),
         };
-        let text = render(&run, &classify(&run.report, run.end));
+        let text = render(&run, &classify(&run.report, run.end, Policy::default()));
         assert!(text.starts_with(SUMMARY_HEADER));
         assert!(
-            text.contains("tests:     3 planned, 2 passed, 1 failed, 0 skipped"),
+            text.contains("tests:     3 in 2 planned suite(s), 2 passed, 1 failed, 0 skipped"),
             "{text}"
         );
         assert!(
-            text.contains("failed:    pool_every_class_alignment\n"),
+            text.contains("failed:    pool.every_class_alignment\n"),
             "{text}"
         );
         assert!(
@@ -124,15 +135,18 @@ mod tests {
             report: parse(include_str!("../tests/data/pass.log")),
             end: QemuEnd::Exited(33),
             wall_time: Duration::from_millis(10),
+            serial_lines: 20,
+            truncated_lines: 2,
             stderr: "warning: noise\n".to_owned(),
         };
-        let text = render(&run, &classify(&run.report, run.end));
+        let text = render(&run, &classify(&run.report, run.end, Policy::default()));
         assert!(
             !text.contains("failed:") && !text.contains("stderr:"),
             "{text}"
         );
+        assert!(text.contains("output:    2 serial line(s)"), "{text}");
         assert!(
-            text.contains("4 planned, 3 passed, 0 failed, 1 skipped"),
+            text.contains("4 in 3 planned suite(s), 3 passed, 0 failed, 1 skipped"),
             "{text}"
         );
         assert!(

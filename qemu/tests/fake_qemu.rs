@@ -96,7 +96,7 @@ fn passing_log_with_exit_33_passes_and_streams_the_log() {
     );
     assert_eq!(summary_line(&text, "result:"), Some("PASSED (exit code 0)"));
     assert!(
-        text.contains("4 planned, 3 passed, 0 failed, 1 skipped"),
+        text.contains("4 in 3 planned suite(s), 3 passed, 0 failed, 1 skipped"),
         "{text}"
     );
 }
@@ -155,7 +155,7 @@ fn protocol_command_line_reaches_qemu() {
         "-kernel",
         &kernel,
         "-append",
-        "filter=pool fail=pool_every_class_alignment extra=1",
+        "filter=pool fail=pool_every_class_alignment extra=1 expect_cpus=3",
     ];
     assert_eq!(fake.args(), expected);
 }
@@ -168,14 +168,14 @@ fn cargo_runner_form_boots_the_positional_elf_with_trailing_tokens() {
         .arg("--qemu")
         .arg(fake.qemu())
         .arg(&elf)
-        .args(["filter=simd", "verbose"])
+        .args(["filter=simd", "verbose=1", "--nocapture"])
         .output()
         .unwrap();
     assert_eq!(code(&output), 0, "{}", stdout(&output));
     let args = fake.args();
     let kernel_at = args.iter().position(|a| a == "-kernel").unwrap();
     assert_eq!(args[kernel_at + 1], elf.display().to_string());
-    assert_eq!(args.last().unwrap(), "filter=simd verbose");
+    assert_eq!(args.last().unwrap(), "filter=simd verbose=1 expect_cpus=1");
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn one_failure_exit_35_is_failed_with_the_test_named() {
     assert_eq!(code(&output), 1, "{text}");
     assert_eq!(
         summary_line(&text, "failed:"),
-        Some("pool_every_class_alignment")
+        Some("pool.every_class_alignment")
     );
     assert_eq!(summary_line(&text, "result:"), Some("FAILED (exit code 1)"));
 }
@@ -226,16 +226,36 @@ fn structural_problems_with_exit_33_are_crashes() {
 }
 
 #[test]
-fn unexpected_exit_code_is_a_crash_and_shows_qemu_stderr() {
+fn qemu_failing_to_start_is_a_runner_error_with_its_message() {
     let fake = Fake::new(
         "bad-option",
         "echo 'qemu-system-x86_64: unable to find CPU model' >&2\nexit 1",
     );
     let output = fake.run(&["--cpu", "nonsense"]);
     let text = stdout(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 4, "{text}");
+    assert_eq!(summary_line(&text, "result:"), Some("ERROR (exit code 4)"));
+    assert!(
+        stderr.contains("QEMU failed to start") && stderr.contains("unable to find CPU model"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unexpected_exit_code_after_output_is_a_crash_and_shows_qemu_stderr() {
+    let fake = Fake::new(
+        "odd-exit",
+        &format!(
+            "cat '{}'\necho 'qemu-system-x86_64: something broke' >&2\nexit 3",
+            data("missing_result.log").display()
+        ),
+    );
+    let output = fake.run(&[]);
+    let text = stdout(&output);
     assert_eq!(code(&output), 2, "{text}");
     assert!(
-        text.contains("stderr:    qemu-system-x86_64: unable to find CPU model"),
+        text.contains("stderr:    qemu-system-x86_64: something broke"),
         "{text}"
     );
 }
@@ -265,7 +285,7 @@ fn hang_is_killed_at_the_timeout_and_keeps_the_lines_already_printed() {
     let text = stdout(&output);
     assert_eq!(code(&output), 3, "{text}");
     assert!(elapsed < Duration::from_secs(10), "runner took {elapsed:?}");
-    assert!(text.contains("3 planned, 2 passed"), "{text}");
+    assert!(text.contains("2 in 3 planned suite(s), 2 passed"), "{text}");
     assert_eq!(
         summary_line(&text, "result:"),
         Some("TIMED OUT (exit code 3)")
@@ -337,7 +357,10 @@ fn kernel_option_with_trailing_tokens_as_the_kernel_runner_script_calls_it() {
     let fake = Fake::printing("kernel-then-args", "pass.log", 33);
     let output = fake.run(&["filter=pool", "fail=x"]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
-    assert_eq!(fake.args().last().unwrap(), "filter=pool fail=x");
+    assert_eq!(
+        fake.args().last().unwrap(),
+        "filter=pool fail=x expect_cpus=1"
+    );
 }
 
 #[test]
@@ -352,4 +375,21 @@ fn endless_output_still_times_out() {
     let elapsed = start.elapsed();
     assert_eq!(code(&output), 3, "{}", stdout(&output));
     assert!(elapsed < Duration::from_secs(10), "runner took {elapsed:?}");
+}
+
+#[test]
+fn a_line_without_newlines_is_cut_and_counted() {
+    // 1 MiB of 'x' with no newline, then a passing report.
+    let body = format!(
+        "head -c 1048576 /dev/zero | tr '\\0' x\necho\ncat '{}'\nexit 33",
+        data("pass.log").display()
+    );
+    let fake = Fake::new("long-line", &body);
+    let output = fake.run(&["--quiet"]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert!(
+        text.contains("output:    1 serial line(s) longer than 16384 bytes were cut"),
+        "{text}"
+    );
 }

@@ -6,6 +6,7 @@
 //! the install command, on purpose: a silent skip would hide breakage. Boots are serialised.
 
 use qemu::ktap::{KtapReport, TestStatus};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -62,6 +63,8 @@ fn runner() -> &'static Path {
 struct Boot {
     args: Vec<String>,
     code: i32,
+    /// How long the runner process ran.
+    elapsed: std::time::Duration,
     stdout: String,
     stderr: String,
     report: KtapReport,
@@ -81,17 +84,32 @@ impl Boot {
     fn backends(&self) -> Vec<&str> {
         self.report
             .all_diagnostics()
+            .into_iter()
             .filter_map(|d| d.strip_prefix(BACKEND_PREFIX))
             .map(str::trim)
             .collect()
     }
 
-    fn names(&self) -> Vec<&str> {
-        self.report
-            .results
-            .iter()
-            .map(|r| r.name.as_str())
+    /// Every test's `suite.test` path, in order.
+    fn names(&self) -> Vec<String> {
+        self.report.leaves().iter().map(|l| l.path()).collect()
+    }
+
+    /// The summary's `reason:` lines.
+    fn reasons(&self) -> Vec<String> {
+        self.stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("reason:"))
+            .map(|reason| reason.trim().to_owned())
             .collect()
+    }
+
+    /// The serial log the runner echoed (everything before its summary).
+    fn serial(&self) -> &str {
+        self.stdout
+            .split("---- zenslab runner summary ----")
+            .next()
+            .unwrap_or_default()
     }
 
     fn context(&self) -> String {
@@ -115,23 +133,23 @@ fn boot(args: &[&str]) -> Boot {
     require_qemu();
     let runner = runner();
     let _guard = lock();
+    let start = std::time::Instant::now();
     let output = Command::new(runner)
         .args(args)
         .current_dir(workspace_root())
         .output()
         .expect("cannot start the runner");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let serial = stdout
-        .split("---- zenslab runner summary ----")
-        .next()
-        .unwrap_or_default();
-    Boot {
+    let mut boot = Boot {
         args: args.iter().map(|a| a.to_string()).collect(),
         code: output.status.code().expect("runner killed by a signal"),
-        report: qemu::parse(serial),
+        elapsed: start.elapsed(),
+        report: KtapReport::default(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         stdout,
-    }
+    };
+    boot.report = qemu::parse(boot.serial());
+    boot
 }
 
 fn default_boot() -> &'static Boot {
@@ -146,17 +164,16 @@ fn assert_passed(boot: &Boot) {
         "{}",
         boot.context()
     );
-    let plan = boot.report.plan.expect("a passing run has a plan");
+    let plan = boot.report.plan().expect("a passing run has a plan");
     assert!(plan > 0, "empty suite\n{}", boot.context());
-    assert_eq!(boot.report.results.len() as u64, plan, "{}", boot.context());
-    assert!(
-        boot.report
-            .results
-            .iter()
-            .all(|r| r.status != TestStatus::Failed),
+    assert_eq!(
+        boot.report.results().len() as u64,
+        plan,
         "{}",
         boot.context()
     );
+    assert!(!boot.report.leaves().is_empty(), "{}", boot.context());
+    assert!(boot.report.failed().is_empty(), "{}", boot.context());
 }
 
 #[test]
@@ -188,13 +205,12 @@ fn injected_failure_is_reported_by_name_and_exits_1() {
     // The last non-skipped test of the real suite (not a hard-coded name).
     let victim = baseline
         .report
-        .results
+        .leaves()
         .iter()
         .rev()
-        .find(|r| r.status == TestStatus::Passed)
+        .find(|l| l.result.status == TestStatus::Passed)
         .expect("the default suite has a passing test")
-        .name
-        .clone();
+        .path();
 
     let boot = boot(&["--fail", &victim]);
     assert_eq!(boot.code, 1, "{}", boot.context());
@@ -210,13 +226,25 @@ fn injected_failure_is_reported_by_name_and_exits_1() {
         "{}",
         boot.context()
     );
-    let failed: Vec<_> = boot.report.failed().map(|r| r.name.as_str()).collect();
+    let failed: Vec<_> = boot.report.failed().iter().map(|f| f.path()).collect();
     assert_eq!(failed, [victim.as_str()], "{}", boot.context());
-    let result = boot.report.failed().next().unwrap();
+    let result = boot.report.failed()[0].result;
     assert!(
         result.diagnostics.iter().any(|d| d == "injected failure"),
         "{}",
         boot.context()
+    );
+    let suite = victim.split('.').next().unwrap();
+    let suite_result = boot
+        .report
+        .results()
+        .iter()
+        .find(|r| r.name == suite)
+        .unwrap();
+    assert_eq!(
+        suite_result.status,
+        TestStatus::Failed,
+        "the failure bubbles up to its suite"
     );
     assert_eq!(boot.names(), baseline.names(), "the whole suite still ran");
 }
@@ -229,7 +257,7 @@ fn filter_runs_only_matching_tests() {
     let names = baseline.names();
     let word = names
         .iter()
-        .flat_map(|name| name.split('_'))
+        .flat_map(|name| name.split(['_', '.']))
         .filter(|word| word.len() >= 3)
         .find(|word| {
             let matching = names.iter().filter(|n| n.contains(word)).count();
@@ -239,10 +267,10 @@ fn filter_runs_only_matching_tests() {
     let Some(word) = word else {
         panic!("no name fragment selects a strict subset of {names:?}");
     };
-    let expected: Vec<&str> = names
+    let expected: Vec<String> = names
         .iter()
-        .copied()
         .filter(|n| n.contains(&word))
+        .cloned()
         .collect();
 
     let boot = boot(&["--filter", &word]);
@@ -257,60 +285,323 @@ fn qemu64_without_avx2_passes_on_the_scalar_path() {
     assert!(
         boot.stdout
             .lines()
-            .any(|line| line.trim_end().starts_with("# simd backend: scalar")),
+            .any(|line| line.trim().starts_with("# simd backend: scalar")),
         "no `# simd backend: scalar` line\n{}",
         boot.context()
     );
 }
 
-/// Boots with the kernel's `crash=<kind>` token (a kernel extension of the protocol, for exactly
-/// this) and returns the crash-report lines the runner put in its summary.
-fn crash_boot(kind: &str) -> (Boot, Vec<String>) {
+/// Boots with `crash=<kind>` (the kernel's `crash` suite runs that one test first) and checks
+/// the runner's verdict: `code`, the result label, the `# ERROR`/`# TIMEOUT` result naming
+/// `crash.<kind>`, and a reason containing each of `reasons`.
+fn crash_boot(kind: &str, extra: &[&str], code: i32, label: &str, reasons: &[&str]) -> Boot {
     let token = format!("crash={kind}");
-    let boot = boot(&["--append", &token]);
-    assert_eq!(boot.code, 2, "{}", boot.context());
-    assert_eq!(
-        boot.summary("result:"),
-        Some("CRASHED (exit code 2)"),
-        "{}",
-        boot.context()
+    let mut args = vec!["--append", &token];
+    args.extend_from_slice(extra);
+    let boot = boot(&args);
+    assert_eq!(boot.code, code, "{}", boot.context());
+    assert_eq!(boot.summary("result:"), Some(label), "{}", boot.context());
+    let failed: Vec<String> = boot.report.failed().iter().map(|f| f.path()).collect();
+    assert_eq!(failed, [format!("crash.{kind}")], "{}", boot.context());
+    let all = boot.reasons();
+    for wanted in reasons {
+        assert!(
+            all.iter().any(|r| r.contains(wanted)),
+            "no reason contains `{wanted}`\n{}",
+            boot.context()
+        );
+    }
+    assert!(
+        boot.elapsed.as_secs() < 30,
+        "crash={kind} took {:?}",
+        boot.elapsed
     );
-    let reasons: Vec<String> = boot
-        .stdout
-        .lines()
-        .filter_map(|line| line.strip_prefix("reason:"))
-        .map(|reason| reason.trim().to_owned())
-        .collect();
-    (boot, reasons)
+    boot
 }
 
 #[test]
 fn kernel_panic_is_a_crash_with_the_panic_report() {
-    let (boot, reasons) = crash_boot("panic");
-    assert!(
-        reasons.iter().any(|r| r.starts_with("PANIC")),
-        "{}",
-        boot.context()
+    crash_boot(
+        "panic",
+        &[],
+        2,
+        "CRASHED (exit code 2)",
+        &[
+            "PANIC: cpu 0: crash=panic",
+            "test `crash.panic` crashed the kernel",
+        ],
     );
 }
 
 #[test]
 fn page_fault_is_a_crash_with_the_exception_report_and_cr2() {
-    let (boot, reasons) = crash_boot("page_fault");
-    let exception: Vec<&String> = reasons
-        .iter()
-        .filter(|r| r.starts_with("EXCEPTION"))
-        .collect();
-    assert!(!exception.is_empty(), "{}", boot.context());
+    crash_boot(
+        "page_fault",
+        &[],
+        2,
+        "CRASHED (exit code 2)",
+        &["EXCEPTION: vector 14", "CR2 0x0000000100001234", "RIP"],
+    );
+}
+
+#[test]
+fn null_deref_faults_on_the_unmapped_page_0() {
+    crash_boot(
+        "null_deref",
+        &[],
+        2,
+        "CRASHED (exit code 2)",
+        &["null pointer dereference (address 0x0)", "crash.null_deref"],
+    );
+}
+
+#[test]
+fn stack_overflow_hits_the_guard_page_and_is_reported_as_such() {
+    crash_boot(
+        "stack_overflow",
+        &[],
+        2,
+        "CRASHED (exit code 2)",
+        &[
+            "#DF double fault",
+            "stack overflow: cpu 0's boot (BSP kernel) stack ran into its guard page",
+        ],
+    );
+}
+
+#[test]
+fn an_application_processor_stack_overflow_is_reported_from_its_guard_page() {
+    crash_boot(
+        "ap_stack_overflow",
+        &["--smp", "2"],
+        2,
+        "CRASHED (exit code 2)",
+        &["on cpu 1: stack overflow: cpu 1's kernel stack ran into its guard page"],
+    );
+}
+
+#[test]
+fn a_fault_inside_the_crash_report_exits_at_once() {
+    let boot = crash_boot(
+        "nested_fault",
+        &[],
+        2,
+        "CRASHED (exit code 2)",
+        &[
+            "EXCEPTION: vector 6",
+            "PANIC: nested crash while printing a crash report",
+        ],
+    );
     assert!(
-        exception.iter().any(|r| r.contains("CR2")),
+        boot.stdout.contains("# ERROR nested crash"),
         "{}",
         boot.context()
     );
+}
+
+#[test]
+fn a_panic_on_an_application_processor_is_reported() {
+    crash_boot(
+        "ap_panic",
+        &["--smp", "2"],
+        2,
+        "CRASHED (exit code 2)",
+        &[
+            "PANIC: cpu 1: crash=ap_panic",
+            "test `crash.ap_panic` crashed the kernel",
+        ],
+    );
+}
+
+#[test]
+fn a_hung_test_is_ended_by_the_kernel_watchdog_and_named() {
+    let boot = crash_boot(
+        "hang",
+        &["--append", "test_timeout=1"],
+        3,
+        "TIMED OUT (exit code 3)",
+        &["test `crash.hang` timed out (kernel watchdog)"],
+    );
     assert!(
-        exception.iter().any(|r| r.contains("RIP")),
+        boot.stdout.contains("not ok 1 hang # TIMEOUT"),
         "{}",
         boot.context()
+    );
+}
+
+/// Boots with `args` and expects the kernel to refuse the boot with a `BOOT ERROR` containing
+/// `message`.
+fn assert_boot_refused(args: &[&str], message: &str) {
+    let boot = boot(args);
+    assert_eq!(boot.code, 2, "{}", boot.context());
+    assert!(
+        boot.reasons()
+            .iter()
+            .any(|r| r.starts_with("BOOT ERROR:") && r.contains(message)),
+        "no `BOOT ERROR: ...{message}...`\n{}",
+        boot.context()
+    );
+    assert!(boot.report.leaves().is_empty(), "{}", boot.context());
+}
+
+#[test]
+fn a_filter_that_selects_nothing_refuses_the_boot() {
+    assert_boot_refused(
+        &["--filter", "zzz_no_such_test"],
+        "filter=zzz_no_such_test matches no test",
+    );
+}
+
+#[test]
+fn a_fail_that_names_no_test_refuses_the_boot() {
+    assert_boot_refused(
+        &["--fail", "no_such_test"],
+        "fail=no_such_test names no selected test",
+    );
+}
+
+#[test]
+fn unknown_tokens_and_crash_kinds_refuse_the_boot() {
+    assert_boot_refused(
+        &["--append", "bogus=1"],
+        "unknown command-line token `bogus=1`",
+    );
+    assert_boot_refused(&["--append", "crash=zzz"], "unknown crash kind `crash=zzz`");
+}
+
+#[test]
+fn fewer_cpus_than_expected_refuses_the_boot_and_says_why() {
+    assert_boot_refused(
+        &["--smp", "1", "--append", "expect_cpus=2"],
+        "expect_cpus=2, but 1 CPU(s) online: the MADT lists 1 processor(s)",
+    );
+}
+
+#[test]
+fn qemu_start_up_failures_are_runner_errors() {
+    let bad_cpu = boot(&["--cpu", "no-such-cpu-model"]);
+    assert_eq!(bad_cpu.code, 4, "{}", bad_cpu.context());
+    assert!(
+        bad_cpu.stderr.contains("QEMU failed to start"),
+        "{}",
+        bad_cpu.context()
+    );
+    let not_pvh = std::env::current_exe().expect("the test binary is an ELF without a PVH note");
+    let no_note = boot(&["--kernel", not_pvh.to_str().unwrap()]);
+    assert_eq!(no_note.code, 4, "{}", no_note.context());
+    assert!(no_note.stderr.contains("PVH"), "{}", no_note.context());
+}
+
+#[test]
+fn list_prints_every_test_without_running_them() {
+    let baseline = default_boot();
+    assert_passed(baseline);
+    let boot = boot(&["--list"]);
+    assert_eq!(boot.code, 0, "{}", boot.context());
+    let listed: Vec<&str> = boot
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .collect();
+    assert_eq!(listed, baseline.names(), "{}", boot.context());
+}
+
+/// Linux's own KTAP parser, `tools/testing/kunit/kunit.py parse`, from the Linux source
+/// Debian ships (`linux-source-6.12`), extracted once under the target directory. `None` when
+/// the source or python3 is missing (CI installs the source; python3 is in the base image).
+fn kunit_py() -> Option<PathBuf> {
+    static KUNIT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    KUNIT
+        .get_or_init(|| {
+            let tarball = Path::new("/usr/src/linux-source-6.12.tar.xz");
+            let python = Command::new("python3").arg("--version").output();
+            if !tarball.is_file() || !python.is_ok_and(|o| o.status.success()) {
+                return None;
+            }
+            let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("linux-kunit");
+            let dir = root.join("linux-source-6.12/tools/testing/kunit");
+            if !dir.join("kunit.py").is_file() {
+                std::fs::create_dir_all(&root).unwrap();
+                let status = Command::new("tar")
+                    .arg("-xJf")
+                    .arg(tarball)
+                    .args(["--wildcards", "linux-source-6.12/tools/testing/kunit/*"])
+                    .current_dir(&root)
+                    .status()
+                    .expect("cannot run tar");
+                assert!(status.success(), "extracting kunit.py failed: {status}");
+            }
+            Some(dir.join("kunit.py"))
+        })
+        .clone()
+}
+
+/// `(passed, failed, skipped)` from kunit.py's `Testing complete. Ran N tests: passed: P,
+/// failed: F, skipped: S` line.
+fn kunit_counts(kunit: &Path, name: &str, log: &str) -> (usize, usize, usize) {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kunit-{name}.log"));
+    std::fs::write(&file, log).unwrap();
+    let output = Command::new("python3")
+        .arg(kunit)
+        .arg("parse")
+        .arg(&file)
+        .current_dir(kunit.parent().unwrap())
+        .output()
+        .expect("cannot run kunit.py");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.split_once("Testing complete. Ran ").map(|(_, rest)| rest))
+        .and_then(|rest| rest.split_once("tests: ").map(|(_, counts)| counts))
+        .unwrap_or_else(|| panic!("no summary from kunit.py:\n{text}"));
+    let count = |key: &str| {
+        line.split(", ")
+            .find_map(|part| part.trim().strip_prefix(key))
+            .map_or(0, |n| n.trim().parse().unwrap())
+    };
+    (count("passed:"), count("failed:"), count("skipped:"))
+}
+
+/// The runner's counts, from its summary line
+/// `tests:     <n> in <s> planned suite(s), <p> passed, <f> failed, <k> skipped`.
+fn runner_counts(boot: &Boot) -> (usize, usize, usize) {
+    let line = boot
+        .summary("tests:")
+        .unwrap_or_else(|| panic!("{}", boot.context()));
+    let count = |word: &str| {
+        line.split(", ")
+            .find_map(|part| part.strip_suffix(word))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{word}` count in `{line}`"))
+    };
+    (count(" passed"), count(" failed"), count(" skipped"))
+}
+
+#[test]
+fn linux_kunit_parser_agrees_with_the_runner() {
+    let Some(kunit) = kunit_py() else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED linux_kunit_parser_agrees_with_the_runner: needs python3 and \
+             /usr/src/linux-source-6.12.tar.xz (apt-get install linux-source-6.12)"
+        );
+        return;
+    };
+    let pass = default_boot();
+    assert_passed(pass);
+    let summary = pass.summary("tests:").unwrap().to_owned();
+    assert_eq!(
+        kunit_counts(&kunit, "pass", pass.serial()),
+        runner_counts(pass),
+        "{summary}"
+    );
+    let victim = pass.names().last().unwrap().clone();
+    let failed = boot(&["--fail", &victim]);
+    assert_eq!(failed.code, 1, "{}", failed.context());
+    assert_eq!(runner_counts(&failed).1, 1);
+    assert_eq!(
+        kunit_counts(&kunit, "one-failure", failed.serial()),
+        runner_counts(&failed)
     );
 }
 
@@ -322,7 +613,8 @@ fn assert_smp_boot(cpus: u8) {
     let online: Option<u64> = boot
         .stdout
         .lines()
-        .find_map(|line| line.trim().strip_prefix("# smp:"))
+        .filter_map(|line| line.trim().strip_prefix("# smp:"))
+        .find_map(|rest| rest.trim().strip_suffix("cpu(s) online"))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok());
     assert_eq!(
@@ -341,4 +633,33 @@ fn smp_2_passes() {
 #[test]
 fn smp_4_passes() {
     assert_smp_boot(4);
+}
+
+/// The contract's minimal example guest (`qemu/examples/minimal-guest.S`), assembled and linked
+/// with binutils (`as`, `ld`; CI installs binutils), passes through the runner: the contract in
+/// `qemu/README.md` is enough for another kernel.
+#[test]
+fn the_minimal_example_guest_passes() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("minimal-guest");
+    std::fs::create_dir_all(&out).unwrap();
+    let source = workspace_root().join("qemu/examples/minimal-guest.S");
+    let (object, elf) = (out.join("guest.o"), out.join("guest.elf"));
+    let assembled = Command::new("as")
+        .arg("--32")
+        .arg("-o")
+        .arg(&object)
+        .arg(&source)
+        .status()
+        .expect("boot tests need binutils (`as`): apt-get install binutils");
+    assert!(assembled.success(), "as failed: {assembled}");
+    let linked = Command::new("ld")
+        .args(["-m", "elf_i386", "-Ttext=0x100000", "-o"])
+        .arg(&elf)
+        .arg(&object)
+        .status()
+        .expect("boot tests need binutils (`ld`)");
+    assert!(linked.success(), "ld failed: {linked}");
+    let boot = boot(&["--kernel", elf.to_str().unwrap()]);
+    assert_passed(&boot);
+    assert_eq!(boot.names(), ["example.hello"], "{}", boot.context());
 }
