@@ -4,6 +4,7 @@
 
 mod bench;
 mod heap;
+mod model;
 mod pool;
 mod simd;
 mod smp;
@@ -57,4 +58,9 @@ pub static ALL: &[Test] = &[
         smp::simd_matches_scalar_every_cpu,
     ),
     Test::new("smp_throughput_scaling", smp::throughput_scaling),
+    Test::new(
+        "model_digits_matches_reference",
+        model::digits_matches_reference,
+    ),
+    Test::new("smp_model_digits_every_cpu", model::digits_every_cpu),
 ];
