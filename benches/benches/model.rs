@@ -22,7 +22,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use safetensors::SafeTensors;
 use simd_kernels::Backend;
-use zenslab_model::{Mlp, ReferenceSet, digits};
+use zenslab_model::embedded::DIGITS;
+use zenslab_model::{Mlp, ReferenceSet};
 
 static POOL: SlabPool<ThreadSlots> = SlabPool::new();
 
@@ -45,7 +46,7 @@ struct Dense {
 
 /// The layers of the digits model, read straight from its safetensors file.
 fn dense_layers() -> Vec<Dense> {
-    let st = SafeTensors::deserialize(digits::WEIGHTS).expect("weights");
+    let st = SafeTensors::deserialize(DIGITS.weights).expect("weights");
     let floats = |name: &str| {
         let t = st.tensor(name).expect(name);
         let v: Vec<f32> = t
@@ -144,8 +145,8 @@ impl NdNet {
 }
 
 fn model(c: &mut Criterion) {
-    let model = Mlp::from_safetensors(digits::WEIGHTS).expect("weights");
-    let reference = ReferenceSet::from_safetensors(digits::REFERENCE).expect("reference");
+    let model = Mlp::from_safetensors(DIGITS.weights).expect("weights");
+    let reference = ReferenceSet::from_safetensors(DIGITS.reference).expect("reference");
     let dense = dense_layers();
     let nd = NdNet::new(&dense);
     let pool = pool();
@@ -157,7 +158,7 @@ fn model(c: &mut Criterion) {
         let x = &reference.inputs[..batch * reference.features];
         let x_nd = ArrayView2::from_shape((batch, reference.features), x).expect("x");
         let mut out = vec![0.0f32; batch * reference.classes];
-        let mut group = c.benchmark_group(format!("model/{}/batch{batch}", digits::NAME));
+        let mut group = c.benchmark_group(format!("model/{}/batch{batch}", DIGITS.name));
         group
             .throughput(Throughput::Elements(batch as u64))
             .sample_size(30)

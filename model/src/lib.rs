@@ -13,7 +13,8 @@
 //!   ordinary `alloc` vectors, i.e. the global allocator).
 //! * Errors are typed ([`ModelError`]); nothing here panics on bad files or shapes.
 //!
-//! [`digits`] embeds the committed handwritten-digits model and its scikit-learn reference;
+//! [`embedded`] holds the committed models (scikit-learn's tanh digits MLP, a NumPy SiLU one)
+//! with their references;
 //! [`Agreement`] compares our probabilities with a reference and prints the one-line summary
 //! the kernel test and the host test share.
 #![no_std]
@@ -24,7 +25,7 @@ extern crate alloc;
 mod activation;
 mod agreement;
 mod counting;
-pub mod digits;
+pub mod embedded;
 mod error;
 mod mlp;
 mod reference;

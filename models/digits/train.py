@@ -23,11 +23,14 @@ Outputs (all safetensors, little-endian, row-major):
                          predictions    U8  [N]      sklearn's predict() on the f64 model
                          probabilities  F64 [N, 10]  sklearn's predict_proba() on the f64 model
   SHA256SUMS             sha256 of the two files above
+The files are written by models/write_safetensors.py (sorted keys), so every run gives the
+same bytes.
 """
 
 import hashlib
 import os
 import pathlib
+import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -35,10 +38,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import safetensors  # noqa: E402
 import sklearn  # noqa: E402
-from safetensors.numpy import save_file  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import write_safetensors  # noqa: E402  (models/write_safetensors.py)
 
 SEED = 0
 OUT = pathlib.Path(__file__).resolve().parent
@@ -68,7 +74,7 @@ def main() -> None:
         "trained_with": f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
         f"safetensors {safetensors.__version__}, seed {SEED}",
     }
-    save_file(tensors, OUT / "weights.safetensors", metadata=metadata)
+    write_safetensors.write(OUT / "weights.safetensors", tensors, metadata)
 
     reference = {
         "inputs": np.ascontiguousarray(x_test, dtype=np.float32),
@@ -78,7 +84,7 @@ def main() -> None:
     }
     # The f32 inputs are exact (k/16), so the reference saw the same inputs as the Rust code.
     assert np.array_equal(reference["inputs"].astype(np.float64), x_test)
-    save_file(reference, OUT / "reference.safetensors")
+    write_safetensors.write(OUT / "reference.safetensors", reference)
 
     sums = []
     for name in ("weights.safetensors", "reference.safetensors"):

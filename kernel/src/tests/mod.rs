@@ -58,9 +58,6 @@ pub static ALL: &[Test] = &[
         smp::simd_matches_scalar_every_cpu,
     ),
     Test::new("smp_throughput_scaling", smp::throughput_scaling),
-    Test::new(
-        "model_digits_matches_reference",
-        model::digits_matches_reference,
-    ),
-    Test::new("smp_model_digits_every_cpu", model::digits_every_cpu),
+    Test::new("model_matches_reference", model::matches_reference),
+    Test::new("smp_model_every_cpu", model::every_cpu),
 ];

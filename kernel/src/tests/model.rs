@@ -1,8 +1,8 @@
-//! A trained model in the kernel: the committed digits MLP (`zenslab_model::digits`, embedded
-//! with `include_bytes!`) classifies scikit-learn's held-out split with the kernel's global
-//! slab pool as the allocator of every activation tensor, and must give scikit-learn's class
-//! for every sample and every probability within `PROBABILITY_TOLERANCE` — on this CPU with
-//! each backend, then on every CPU at once.
+//! Trained models in the kernel: the committed digits MLPs (`zenslab_model::embedded`, files
+//! embedded with `include_bytes!`: scikit-learn's tanh network and a NumPy SiLU one) classify
+//! the held-out split with the kernel's global slab pool as the allocator of every activation
+//! tensor, and must give the reference's class for every sample and every probability within
+//! `PROBABILITY_TOLERANCE` — on this CPU with each backend, then on every CPU at once.
 
 use crate::acpi::MAX_CPUS;
 use crate::cpu::{Platform, rdtsc};
@@ -17,35 +17,21 @@ use alloc::vec;
 use alloc_pool::{NUM_CLASSES, Stats};
 use core::sync::atomic::{AtomicU64, Ordering};
 use simd_kernels::Backend;
-use zenslab_model::{Agreement, CountingAllocator, Mlp, ReferenceSet, digits};
+use zenslab_model::embedded::{self, EmbeddedModel, PROBABILITY_TOLERANCE};
+use zenslab_model::{Agreement, CountingAllocator, Mlp, ReferenceSet};
 
 /// Bound for the every-CPU job.
 const JOB_TIMEOUT_MS: u64 = 20_000;
 /// Samples per forward call on every CPU: one tile, so the output fits on the stack.
 const SMP_BATCH: usize = 16;
-/// Classes of the digits model.
-const CLASSES: usize = 10;
+/// Most classes a model may have in [`every_cpu`] (its output tile is on each CPU's stack).
+const MAX_CLASSES: usize = 16;
 
 /// The model and its reference, or a failed check naming the broken file.
-fn load() -> Result<(Mlp, ReferenceSet), Stop> {
-    let model = Mlp::from_safetensors(digits::WEIGHTS);
-    check!(model.is_ok(), "weights: {}", model.as_ref().unwrap_err());
-    let reference = ReferenceSet::from_safetensors(digits::REFERENCE);
-    check!(
-        reference.is_ok(),
-        "reference: {}",
-        reference.as_ref().unwrap_err()
-    );
-    let (model, reference) = (model.unwrap(), reference.unwrap());
-    check!(
-        model.inputs() == reference.features && model.outputs() == reference.classes,
-        "model {}→{} vs reference {}→{}",
-        model.inputs(),
-        model.outputs(),
-        reference.features,
-        reference.classes
-    );
-    Ok((model, reference))
+fn load(embedded: &EmbeddedModel) -> Result<(Mlp, ReferenceSet), Stop> {
+    let loaded = embedded.load();
+    check!(loaded.is_ok(), "{}: {}", embedded.name, loaded.unwrap_err());
+    Ok(loaded.unwrap())
 }
 
 /// Allocations served by size classes, and live objects per class.
@@ -80,18 +66,20 @@ fn check_pool_window(before: &Stats, after: &Stats, counted: usize, what: &str) 
 /// The whole reference set on `backend` in batches of `batch` samples; every batch's pool
 /// activity checked. Returns the tally and the ticks spent in `forward_on`.
 fn run_set(
+    name: &'static str,
     model: &Mlp,
     reference: &ReferenceSet,
     backend: Backend,
     batch: usize,
 ) -> Result<(Agreement, u64), Stop> {
-    let mut tally = Agreement::new(digits::NAME);
-    let mut probabilities = vec![0.0f32; batch * CLASSES];
+    let classes = reference.classes;
+    let mut tally = Agreement::new(name);
+    let mut probabilities = vec![0.0f32; batch * classes];
     let mut ticks = 0;
     for first in (0..reference.samples).step_by(batch) {
         let n = batch.min(reference.samples - first);
         let x = &reference.inputs[first * reference.features..(first + n) * reference.features];
-        let out = &mut probabilities[..n * CLASSES];
+        let out = &mut probabilities[..n * classes];
         let counting = CountingAllocator::new(&GLOBAL);
         let before = GLOBAL.stats();
         let t0 = rdtsc();
@@ -105,52 +93,68 @@ fn run_set(
     Ok((tally, ticks))
 }
 
-/// The digits model on this CPU, in batches of one tile, with the detected backend and then
-/// with the scalar backend: scikit-learn's answers, pool accounting per batch, ticks per
-/// sample.
-pub fn digits_matches_reference() -> TestResult {
-    let (model, reference) = load()?;
+/// Each embedded model on this CPU, in batches of one tile, with the detected backend and
+/// then with the scalar backend: the reference's answers, pool accounting per batch, ticks
+/// per sample.
+pub fn matches_reference() -> TestResult {
     let ours = simd_kernels::active_backend();
     let label = Platform::detect().timing_label();
-    let batch = model.tile_rows();
     let mut backends = vec![ours];
     if ours != Backend::Scalar {
         backends.push(Backend::Scalar);
     }
-    for backend in backends {
-        let (tally, ticks) = run_set(&model, &reference, backend, batch)?;
-        if backend == ours {
-            diag!("{tally}");
+    for embedded in embedded::ALL {
+        let (model, reference) = load(embedded)?;
+        let batch = model.tile_rows();
+        for &backend in &backends {
+            let (tally, ticks) = run_set(embedded.name, &model, &reference, backend, batch)?;
+            if backend == ours {
+                diag!("{tally}");
+            }
+            check!(tally.samples == reference.samples, "{tally}");
+            check!(
+                tally.passes(PROBABILITY_TOLERANCE),
+                "{}: {tally}",
+                backend.name()
+            );
+            diag!(
+                "model {}: {} backend, batch {batch}: {} ticks per sample ({label})",
+                embedded.name,
+                backend.name(),
+                ticks / tally.samples as u64
+            );
         }
-        check!(tally.samples == reference.samples, "{tally}");
-        check!(
-            tally.passes(digits::PROBABILITY_TOLERANCE),
-            "{}: {tally}",
-            backend.name()
-        );
-        diag!(
-            "model {}: {} backend, batch {batch}: {} ticks per sample ({label})",
-            digits::NAME,
-            backend.name(),
-            ticks / tally.samples as u64
-        );
     }
     Ok(())
 }
 
-/// Every CPU classifies its share of the reference set at the same time (tile `t` of
+/// Every CPU classifies its share of each reference set at the same time (tile `t` of
 /// [`SMP_BATCH`] samples goes to CPU `t mod n`) through the global pool: together they must
-/// agree with scikit-learn on every sample, every CPU must have worked, and the pool must
+/// agree with the reference on every sample, every CPU must have worked, and the pool must
 /// serve every activation tensor from its size classes and hold none afterwards. Shares, not
 /// the whole set per CPU, because AVX2 FMA code runs about 13× slower than the scalar path
 /// under TCG (about 10 M ticks per sample) and this runs in every boot test.
-pub fn digits_every_cpu() -> TestResult {
+pub fn every_cpu() -> TestResult {
     let n = smp::cpu_count();
     if n < 2 {
-        // One CPU is `digits_matches_reference`'s run already.
+        // One CPU is `matches_reference`'s run already.
         return Err(Stop::Skip(String::from("needs at least 2 CPUs")));
     }
-    let (model, reference) = load()?;
+    for embedded in embedded::ALL {
+        shared_by_every_cpu(embedded, n)?;
+    }
+    Ok(())
+}
+
+/// [`every_cpu`] for one model on `n` CPUs.
+fn shared_by_every_cpu(embedded: &'static EmbeddedModel, n: usize) -> TestResult {
+    let (model, reference) = load(embedded)?;
+    let name = embedded.name;
+    check!(
+        reference.classes <= MAX_CLASSES,
+        "{name}: {} classes",
+        reference.classes
+    );
     let samples = reference.samples;
     let shared = Arc::new((model, reference));
     let results: Arc<[CpuResult; MAX_CPUS]> = Arc::new([const { CpuResult::new() }; MAX_CPUS]);
@@ -158,13 +162,14 @@ pub fn digits_every_cpu() -> TestResult {
     let job: smp::Job = Arc::new(move |cpu| {
         let (model, reference) = &*s;
         let counting = CountingAllocator::new(&GLOBAL);
-        let mut tally = Agreement::new(digits::NAME);
-        let mut out = [0.0f32; SMP_BATCH * CLASSES];
+        let classes = reference.classes;
+        let mut tally = Agreement::new(name);
+        let mut out = [0.0f32; SMP_BATCH * MAX_CLASSES];
         let tiles = (0..reference.samples).step_by(SMP_BATCH);
         for first in tiles.skip(cpu).step_by(n) {
             let rows = SMP_BATCH.min(reference.samples - first);
             let x = &reference.inputs[first * reference.features..][..rows * reference.features];
-            let out = &mut out[..rows * CLASSES];
+            let out = &mut out[..rows * classes];
             if model.forward(x, rows, out, &counting).is_err() {
                 return;
             }
@@ -182,12 +187,12 @@ pub fn digits_every_cpu() -> TestResult {
         "{}",
         run.err().map(|m| format!("{m}")).unwrap_or_default()
     );
-    let mut total = Agreement::new(digits::NAME);
+    let mut total = Agreement::new(name);
     let mut tensors = 0;
     for (cpu, result) in results.iter().enumerate().take(n) {
         let Some((done, agreeing, max_diff, allocations)) = result.load() else {
-            check!(false, "cpu {cpu}: the forward pass failed");
-            return Ok(());
+            diag!("FAIL {name}: cpu {cpu}: the forward pass failed");
+            return Err(Stop::Failed);
         };
         check!(
             done > 0 || samples.div_ceil(SMP_BATCH) < n,
@@ -199,7 +204,7 @@ pub fn digits_every_cpu() -> TestResult {
         tensors += allocations;
     }
     check!(
-        total.samples == samples && total.passes(digits::PROBABILITY_TOLERANCE),
+        total.samples == samples && total.passes(PROBABILITY_TOLERANCE),
         "{n} cpu(s): {} samples, agreement {}/{samples}, max |Δp| {:.2e}",
         total.samples,
         total.agreeing,
@@ -207,8 +212,7 @@ pub fn digits_every_cpu() -> TestResult {
     );
     check_pool_window(&before, &after, tensors, "every cpu")?;
     diag!(
-        "model {}: {n} cpu(s) at once on {}: agreement {}/{samples}, max |Δp| {:.2e}, {tensors} activation tensors, all from size classes",
-        digits::NAME,
+        "model {name}: {n} cpu(s) at once on {}: agreement {}/{samples}, max |Δp| {:.2e}, {tensors} activation tensors, all from size classes",
         simd_kernels::active_backend().name(),
         total.agreeing,
         total.max_abs_diff
@@ -216,7 +220,7 @@ pub fn digits_every_cpu() -> TestResult {
     Ok(())
 }
 
-/// One CPU's share of [`digits_every_cpu`], published with release/acquire on `done`.
+/// One CPU's share of [`every_cpu`], published with release/acquire on `done`.
 struct CpuResult {
     /// Samples classified, or `u64::MAX` until the CPU finished without error.
     done: AtomicU64,
