@@ -39,6 +39,7 @@ fn main() -> ExitCode {
     };
     let alloc_checks = targets::alloc_checks(&measurements);
     let simd_checks = targets::simd_checks(&measurements);
+    let linear_checks = targets::linear_checks(&measurements);
     let mut families: BTreeMap<String, Vec<Measurement>> = BTreeMap::new();
     for m in measurements {
         families.entry(m.family().to_owned()).or_default().push(m);
@@ -53,6 +54,10 @@ fn main() -> ExitCode {
     println!(
         "{}",
         targets::render("simd-kernels targets (issue 3)", &simd_checks)
+    );
+    println!(
+        "{}",
+        targets::render("linear and model targets (issue 11)", &linear_checks)
     );
     ExitCode::SUCCESS
 }
