@@ -18,7 +18,7 @@ stage "clippy (kernel, its own workspace and target)"
 (cd kernel && cargo clippy --release -- -D warnings)
 
 stage "no_std build of the library crates for x86_64-unknown-none"
-cargo build -p alloc-pool -p simd-kernels -p ktap-abi -p kernel-core --target x86_64-unknown-none --release
+cargo build -p alloc-pool -p simd-kernels -p ktap-abi -p kernel-core -p zenslab-model --target x86_64-unknown-none --release
 
 stage "unit, property, stress, accuracy-sweep and boot tests (release)"
 cargo test --workspace --release

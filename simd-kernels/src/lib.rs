@@ -40,6 +40,12 @@
 //! chosen backend, e.g. `Backend::Scalar.sigmoid(input, output)`; forcing `Avx2Fma` where it
 //! is unavailable panics (never UB). On `x86_64-unknown-none` (soft-float, no SSE) the AVX2
 //! module is compiled out and everything runs on the scalar path.
+//!
+//! # Dense layer
+//! [`linear`] computes `y = x·Wᵀ + b` (f32, row-major, any shape) from weights packed once
+//! into a caller-owned buffer ([`PackedWeights`], [`packed_len`]); nothing allocates, shape
+//! errors are a typed [`LinearError`], and the error bound against an f64 reference is in the
+//! [`linear`](mod@linear) module docs. `Backend::Scalar.linear(...)` forces a backend as above.
 #![no_std]
 
 #[cfg(test)]
@@ -49,10 +55,12 @@ extern crate std;
 pub mod avx2;
 mod backend;
 mod erfcx_fit;
+pub mod linear;
 pub mod scalar;
 mod softmax_limits;
 
 pub use backend::{Backend, active_backend};
+pub use linear::{LinearError, PANEL, PackedWeights, linear, packed_len};
 
 /// Panics with a clear message when an out-of-place call gets slices of different lengths.
 #[track_caller]

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     );
     let simd_checks = simd_targets::simd_checks(&measurements, &machine);
     let simd_cycles = simd_cycles::render(&measurements, &machine, &machine_lines);
+    let linear_checks = targets::linear_checks(&measurements);
     let mut families: BTreeMap<String, Vec<Measurement>> = BTreeMap::new();
     for m in measurements {
         families.entry(m.family().to_owned()).or_default().push(m);
@@ -59,5 +60,9 @@ fn main() -> ExitCode {
     );
     println!("{simd_cycles}");
     println!("{}", targets::render("simd-kernels targets", &simd_checks));
+    println!(
+        "{}",
+        targets::render("linear and model targets", &linear_checks)
+    );
     ExitCode::SUCCESS
 }

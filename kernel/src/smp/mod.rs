@@ -10,7 +10,7 @@
 mod dispatch;
 mod latch;
 
-pub use dispatch::run_on;
+pub use dispatch::{Job, run_on};
 pub use latch::Latch;
 
 use crate::acpi::{AcpiInfo, MAX_CPUS};

@@ -11,6 +11,7 @@ mod bench;
 mod boot;
 pub mod crash;
 mod heap;
+mod model;
 mod pool;
 mod simd;
 mod smp;
@@ -50,4 +51,5 @@ pub static ALL: &[Suite] = kernel_core::suites![
         simd_matches_scalar_every_cpu,
         throughput_scaling,
     ],
+    model: [matches_reference, every_cpu],
 ];
