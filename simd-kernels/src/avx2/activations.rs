@@ -8,8 +8,8 @@
 use core::arch::x86_64::*;
 
 use super::vector_math::{
-    TWO_POW_M64, abs, corrected_div, exp_nonpositive_parts, exp_parts, expm1_double, fast_two_sum,
-    ldexp, max_keep_nan, min_keep_nan, splat, two_sum,
+    TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_nonpositive_parts, exp_parts,
+    expm1_double, fast_two_sum, ldexp, max_keep_nan, min_keep_nan, outside, splat, two_sum,
 };
 use crate::erfcx_fit;
 
@@ -39,10 +39,30 @@ pub(super) fn leaky_relu(x: __m256, alpha: __m256) -> __m256 {
     _mm256_blendv_ps(x, _mm256_mul_ps(alpha, x), neg)
 }
 
+/// Beyond this `|x|` the exponentials of `exp`, sigmoid and SiLU leave the normal range: lanes
+/// within it take the short path (no clamp, one exact power-of-two multiplication).
+const NORMAL_EXP_LIMIT: f32 = 87.0;
+
 /// `e^x`, overflow to +∞ above ≈ 88.72, gradual underflow below ≈ −87.34.
+///
+/// A chunk whose lanes all have `|x| ≤ 87` takes [`exp_in_range`], which gives the same bits
+/// as the careful [`exp_any`] on those lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp(x: __m256) -> __m256 {
+    if any_lane(outside(x, NORMAL_EXP_LIMIT)) {
+        exp_any(x)
+    } else {
+        exp_in_range(x)
+    }
+}
+
+/// `e^x` for any lane: clamps, then a scale by two normal powers of two so that a subnormal
+/// result is rounded once.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn exp_any(x: __m256) -> __m256 {
     let a = min_keep_nan(max_keep_nan(x, -104.0), 89.0);
     let (p, n) = exp_parts(a, _mm256_setzero_ps());
     ldexp(p, n)
@@ -85,10 +105,25 @@ fn times_sigmoid(m: __m256, wh: __m256, wl: Option<__m256>) -> __m256 {
     corrected_div(num, num_lo, d, d_lo)
 }
 
-/// Sigmoid `1/(1 + e^−x)`, stage 1 (see `two_stage`): `e = e^−|x|`, subnormal included.
+/// Sigmoid `1/(1 + e^−x)`, stage 1 (see `driver`): `e = e^−|x|`, subnormal included.
+///
+/// A chunk whose lanes all have `|x| ≤ 87` (a normal `e`) takes [`exp_in_range`], which
+/// gives the same bits as the careful [`sigmoid_exp_any`] on those lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn sigmoid_exp(x: __m256) -> __m256 {
+    if any_lane(outside(x, NORMAL_EXP_LIMIT)) {
+        sigmoid_exp_any(x)
+    } else {
+        exp_in_range(_mm256_or_ps(x, splat(-0.0)))
+    }
+}
+
+/// [`sigmoid_exp`] for any lane.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn sigmoid_exp_any(x: __m256) -> __m256 {
     let (p, s) = exp_minus_abs_parts(x, None);
     scaled(p, s)
 }
@@ -103,11 +138,29 @@ pub(super) fn sigmoid_finish(x: __m256, e: __m256) -> __m256 {
     corrected_div(num, _mm256_setzero_ps(), d, d_lo)
 }
 
+/// SiLU's stage state: `e^−|x| = p·s·2^−64` as `(p, s)`, and whether the chunk has a lane
+/// outside the normal range (`|x| > 87` or NaN), which then takes the careful stage 2.
+pub(super) type SiluState = (__m256, __m256, bool);
+
+/// The initial [`SiluState`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn silu_zero() -> SiluState {
+    (_mm256_setzero_ps(), _mm256_setzero_ps(), false)
+}
+
 /// SiLU `x·sigmoid(x)`, stage 1: `e^−|x| = p·s·2^−64` as the pair `(p, s)`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn silu_exp(x: __m256) -> (__m256, __m256) {
-    exp_minus_abs_parts(x, None)
+pub(super) fn silu_exp(x: __m256) -> SiluState {
+    if any_lane(outside(x, NORMAL_EXP_LIMIT)) {
+        let (p, s) = exp_minus_abs_parts(x, None);
+        (p, s, true)
+    } else {
+        // The clamp of `exp_minus_abs_parts` is a no-op here.
+        let (p, s) = exp_nonpositive_parts(_mm256_or_ps(x, splat(-0.0)), None);
+        (p, s, false)
+    }
 }
 
 /// SiLU, stage 2: `x·sigmoid(x)` from stage 1's `e^−|x| = p·s·2^−64`, the same algorithm as
@@ -117,20 +170,45 @@ pub(super) fn silu_exp(x: __m256) -> (__m256, __m256) {
 ///   `s ≥ 2^−95`, a subnormal `m` meets `s = 2^64`), so `ms·p` is `m·p·s` rounded once at full
 ///   precision and its FMA residual is exact; both come down by the exact 2^−64 (one
 ///   rounding only where `m·e` is subnormal).
+///
+/// Chunks with every `|x| ≤ 87` skip the clamp of `x` and the saturation to `x` above 20,
+/// which change nothing there (for `20 < x ≤ 87` the corrected quotient is `x − x·e` with
+/// `x·e < 2^−28·x`, which rounds to `x`), and form `e = p·(s·2^−64)` with `s·2^−64 = 2^n`
+/// normal: the same bits as the careful [`silu_finish_any`].
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn silu_finish(x: __m256, (p, s): (__m256, __m256)) -> __m256 {
+pub(super) fn silu_finish(x: __m256, (p, s, careful): SiluState) -> __m256 {
+    if careful {
+        return silu_finish_any(x, p, s);
+    }
+    let k = splat(TWO_POW_M64);
+    let e = _mm256_mul_ps(p, _mm256_mul_ps(s, k));
+    silu_quotient(x, e, p, s)
+}
+
+/// [`silu_finish`] for any lane.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn silu_finish_any(x: __m256, p: __m256, s: __m256) -> __m256 {
     let m = max_keep_nan(x, -SIGMOID_CLAMP);
-    let e = scaled(p, s);
+    saturate_to_x(x, silu_quotient(m, scaled(p, s), p, s))
+}
+
+/// `m·sigmoid` from `e = e^−|m| = p·s·2^−64`: `m·e` kept exact, `1 + e` an exact pair, one
+/// corrected division (the sign of `m` picks `1/(1 + e)` or `e/(1 + e)`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn silu_quotient(m: __m256, e: __m256, p: __m256, s: __m256) -> __m256 {
     let (d, d_lo) = fast_two_sum(splat(1.0), e);
     let k = splat(TWO_POW_M64);
     let ms = _mm256_mul_ps(m, s);
     let mps = _mm256_mul_ps(ms, p);
     let me = _mm256_mul_ps(mps, k);
     let me_lo = _mm256_mul_ps(_mm256_fmsub_ps(ms, p, mps), k);
-    let num = _mm256_blendv_ps(m, me, x);
-    let num_lo = _mm256_blendv_ps(_mm256_setzero_ps(), me_lo, x);
-    saturate_to_x(x, corrected_div(num, num_lo, d, d_lo))
+    let num = _mm256_blendv_ps(m, me, m);
+    let num_lo = _mm256_blendv_ps(_mm256_setzero_ps(), me_lo, m);
+    corrected_div(num, num_lo, d, d_lo)
 }
 
 /// `x` on lanes with `x > 20`, where SiLU and both GELUs round to `x` (this also keeps `+∞`

@@ -74,6 +74,63 @@ pub(super) fn ldexp(v: __m256, n: __m256i) -> __m256 {
     _mm256_mul_ps(_mm256_mul_ps(v, s1), s2)
 }
 
+/// The one Cody–Waite range reduction of the exponentials: `n = round(a·log2 e)` by adding
+/// `magic` (1.5·2^23 plus a bias) inside an FMA, so the low mantissa bits of the returned `t`
+/// hold `n + bias`; `nf` is `n` as an f32 and `rh = a − n·LN2_HI` is exact. The rest of the
+/// argument is `−n·LN2_LO` (and any low part of `a`): callers add it as they need.
+///
+/// No `a·log2e` is a tie between two integers (`log2e` has an odd 24-bit significand), so
+/// every bias gives the same `n`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn round_reduce(a: __m256, magic: f32) -> (__m256, __m256, __m256) {
+    let magic = splat(magic);
+    let t = _mm256_fmadd_ps(a, splat(core::f32::consts::LOG2_E), magic);
+    let nf = _mm256_sub_ps(t, magic);
+    let rh = _mm256_fnmadd_ps(nf, splat(LN2_HI), a);
+    (t, nf, rh)
+}
+
+/// `r = a − n·ln2` from [`round_reduce`]'s `(nf, rh)`: absolute error below 2^−25.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn reduced(nf: __m256, rh: __m256) -> __m256 {
+    _mm256_fnmadd_ps(nf, splat(LN2_LO), rh)
+}
+
+/// The f32 `2^(k − bias)` from a `t` of [`round_reduce`] whose low 9 bits hold `k ∈ [1, 254]`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn pow2_bits(t: __m256) -> __m256 {
+    _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)))
+}
+
+/// 1.5·2^23 + 127: [`round_reduce`] with this magic gives `2^n` through [`pow2_bits`].
+const POW2_MAGIC: f32 = 12_583_039.0;
+
+/// Whether any lane of the comparison mask `m` is set.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn any_lane(m: __m256) -> bool {
+    _mm256_movemask_ps(m) != 0
+}
+
+/// Mask of the lanes that are NaN or have `|x| > limit`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn outside(x: __m256, limit: f32) -> __m256 {
+    _mm256_cmp_ps::<_CMP_NLE_UQ>(abs(x), splat(limit))
+}
+
+/// `e^a` for `|a| ≤ 87` (normal results), as `p·2^n` with one exact multiplication: the same
+/// bits as [`exp_parts`] followed by [`ldexp`] give for those lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_in_range(a: __m256) -> __m256 {
+    let (t, nf, rh) = round_reduce(a, POW2_MAGIC);
+    _mm256_mul_ps(exp_poly(reduced(nf, rh)), pow2_bits(t))
+}
+
 /// Splits `e^(a_hi + a_lo) = p·2^n` with `p ∈ [0.70, 1.42]`, for `a_hi ∈ [−110, 89]` (callers
 /// clamp; NaN propagates into `p`) and `|a_lo| ≤ 2^−20·|a_hi|`.
 ///
@@ -83,18 +140,17 @@ pub(super) fn ldexp(v: __m256, n: __m256i) -> __m256 {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp_parts(a_hi: __m256, a_lo: __m256) -> (__m256, __m256i) {
-    let magic = splat(ROUND_MAGIC);
-    let t = _mm256_fmadd_ps(a_hi, splat(core::f32::consts::LOG2_E), magic);
-    let n_f = _mm256_sub_ps(t, magic);
-    let n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
-    let r = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a_hi);
-    let r = _mm256_fnmadd_ps(n_f, splat(LN2_LO), r);
-    let r = _mm256_add_ps(r, a_lo);
+    let (t, nf, rh) = round_reduce(a_hi, ROUND_MAGIC);
+    let n = _mm256_sub_epi32(
+        _mm256_castps_si256(t),
+        _mm256_castps_si256(splat(ROUND_MAGIC)),
+    );
+    let r = _mm256_add_ps(reduced(nf, rh), a_lo);
     (exp_poly(r), n)
 }
 
-/// 1.5·2^23 + 191: after `fma(a, log2e, SCALED_MAGIC)` the low 9 mantissa bits hold `n + 191`,
-/// so shifting the bits left by 23 gives the f32 `2^(n + 64)` directly.
+/// 1.5·2^23 + 191: after [`round_reduce`] the low 9 mantissa bits hold `n + 191`, so
+/// [`pow2_bits`] gives the f32 `2^(n + 64)` directly.
 const SCALED_MAGIC: f32 = 12_583_103.0;
 /// 2^−64: the factor that brings `p·2^(n+64)` back to `e^a`.
 pub(super) const TWO_POW_M64: f32 = f32::from_bits(0x1f80_0000);
@@ -110,16 +166,12 @@ pub(super) const TWO_POW_M64: f32 = f32::from_bits(0x1f80_0000);
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp_nonpositive_parts(a_hi: __m256, a_lo: Option<__m256>) -> (__m256, __m256) {
-    let magic = splat(SCALED_MAGIC);
-    let t = _mm256_fmadd_ps(a_hi, splat(core::f32::consts::LOG2_E), magic);
-    let n_f = _mm256_sub_ps(t, magic);
-    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)));
-    let r = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a_hi);
-    let mut r = _mm256_fnmadd_ps(n_f, splat(LN2_LO), r);
+    let (t, nf, rh) = round_reduce(a_hi, SCALED_MAGIC);
+    let mut r = reduced(nf, rh);
     if let Some(lo) = a_lo {
         r = _mm256_add_ps(r, lo);
     }
-    (exp_poly(r), scale)
+    (exp_poly(r), pow2_bits(t))
 }
 
 /// `e^r` for `|r| ≤ ln2/2 + 0.002`: `1 + r·q(r)` with `q` the degree-5 Chebyshev fit of
@@ -160,11 +212,11 @@ pub(super) fn corrected_div(num: __m256, num_lo: __m256, d: __m256, d_lo: __m256
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn expm1_double(a: __m256) -> (__m256, __m256) {
-    let magic = splat(ROUND_MAGIC);
-    let t = _mm256_fmadd_ps(a, splat(core::f32::consts::LOG2_E), magic);
-    let n_f = _mm256_sub_ps(t, magic);
-    let n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
-    let rh = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a); // exact
+    let (t, n_f, rh) = round_reduce(a, ROUND_MAGIC); // rh exact
+    let n = _mm256_sub_epi32(
+        _mm256_castps_si256(t),
+        _mm256_castps_si256(splat(ROUND_MAGIC)),
+    );
     let tl = _mm256_mul_ps(n_f, splat(-LN2_LO)); // r = rh + tl, |tl| < 6e-8
     let r2h = _mm256_mul_ps(rh, rh);
     let r2l = _mm256_fmsub_ps(rh, rh, r2h);
@@ -192,4 +244,11 @@ pub(super) fn expm1_double(a: __m256) -> (__m256, __m256) {
     let lo = _mm256_add_ps(e2, _mm256_fmadd_ps(scale, lo, cl));
     // Renormalise so that |lo| ≤ ulp(hi)/2: callers correct quotients with a 12-bit `rcp`.
     fast_two_sum(hi, lo)
+}
+
+/// A zero vector (initial stage state).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn zero() -> __m256 {
+    _mm256_setzero_ps()
 }
