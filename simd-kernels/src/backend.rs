@@ -89,6 +89,7 @@ macro_rules! backend_methods {
         /// [available](Backend::is_available) (never undefined behaviour).
         pub fn $name(self, input: &[f32], output: &mut [f32] $(, $arg: $ty)*) {
             crate::check_lengths(stringify!($name), input.len(), output.len());
+            crate::mxcsr::check();
             match self {
                 Backend::Scalar => $scalar(input, output $(, $arg)*),
                 Backend::Avx2Fma => {
@@ -108,6 +109,7 @@ macro_rules! backend_methods {
         /// # Panics
         /// If this backend is not [available](Backend::is_available).
         pub fn $inplace(self, data: &mut [f32] $(, $arg: $ty)*) {
+            crate::mxcsr::check();
             match self {
                 Backend::Scalar => $scalar_inplace(data $(, $arg)*),
                 Backend::Avx2Fma => {

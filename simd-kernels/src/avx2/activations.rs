@@ -9,7 +9,8 @@ use core::arch::x86_64::*;
 
 use super::vector_math::{
     TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_nonpositive_parts, exp_parts,
-    expm1_double, fast_two_sum, ldexp, max_keep_nan, min_keep_nan, outside, splat, two_sum,
+    exp_split_m1, expm1_double, fast_two_sum, ldexp, max_keep_nan, min_keep_nan, outside, splat,
+    two_sum,
 };
 use crate::erfcx_fit;
 
@@ -37,6 +38,25 @@ pub(super) fn relu(x: __m256) -> __m256 {
 pub(super) fn leaky_relu(x: __m256, alpha: __m256) -> __m256 {
     let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_setzero_ps());
     _mm256_blendv_ps(x, _mm256_mul_ps(alpha, x), neg)
+}
+
+/// `x < 0 ? alpha·x : x` for `0 < alpha ≤ 1`, as `max(alpha·x, x)` (`maxps` returns its
+/// second operand `x` on NaN and on equal operands): the same bits as [`leaky_relu`] for
+/// every `x`, NaN payloads and `−0` included (`alpha·x ≤ x` for `x ≥ 0`, `≥ x` for `x < 0`,
+/// and rounding is monotone; `alpha = 0` is excluded because `0·∞` is NaN).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn leaky_relu_max(x: __m256, alpha: __m256) -> __m256 {
+    _mm256_max_ps(_mm256_mul_ps(alpha, x), x)
+}
+
+/// `x < 0 ? alpha·x : x` for `alpha ≥ 1` (`+∞` included), as `min(alpha·x, x)`: the same bits
+/// as [`leaky_relu`] for every `x` by the argument of [`leaky_relu_max`] (for `x = ±0` and
+/// `alpha = ∞` the product is NaN and `minps` returns `x`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn leaky_relu_min(x: __m256, alpha: __m256) -> __m256 {
+    _mm256_min_ps(_mm256_mul_ps(alpha, x), x)
 }
 
 /// Beyond this `|x|` the exponentials of `exp`, sigmoid and SiLU leave the normal range: lanes
@@ -219,27 +239,39 @@ fn saturate_to_x(x: __m256, v: __m256) -> __m256 {
     _mm256_blendv_ps(v, x, _mm256_cmp_ps::<_CMP_GT_OQ>(x, splat(GELU_CLAMP)))
 }
 
-/// `tanh(x) = −M/(2 + M)`, stage 1 (see `two_stage`): `M = e^−2|x| − 1` as a double word.
+/// `tanh(x) = sign(x)·(1 − E)/(1 + E)` with `E = e^−2|x|`, stage 1 (see `driver`): `E` split
+/// as `s·(1 + r + rw)` by [`exp_split_m1`], `|x|` clamped to 9.1 (tanh rounds to 1 from 9.01).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_expm1(x: __m256) -> (__m256, __m256) {
+pub(super) fn tanh_exp(x: __m256) -> (__m256, __m256, __m256) {
     let z = min_keep_nan(abs(x), 9.1);
-    expm1_double(_mm256_mul_ps(z, splat(-2.0)))
+    exp_split_m1(_mm256_mul_ps(z, splat(-2.0)))
 }
 
-/// tanh, stage 2: `−M/(2 + M)`, one corrected division, sign of `x` restored.
+/// tanh, stage 2: numerator `1 − E = (1 − s) − s·r − s·rw` as a pair (`1 − s` is exact for
+/// `n ≥ −24`, `s·r` and `s·rw` are exact, the first difference is an exact two-sum and
+/// nothing cancels: for small `|x|`, `s = 1` and the numerator is `−r − rw`), denominator
+/// `1 + E` as an exact pair of the once-rounded `E`, one corrected division, sign of `x`
+/// restored.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_finish(x: __m256, (mh, ml): (__m256, __m256)) -> __m256 {
+pub(super) fn tanh_finish(x: __m256, (s, r, rw): (__m256, __m256, __m256)) -> __m256 {
+    let one = splat(1.0);
+    let c = _mm256_sub_ps(one, s);
+    let sr = _mm256_mul_ps(s, r);
+    let num = _mm256_sub_ps(c, sr);
+    let num_lo = _mm256_sub_ps(_mm256_sub_ps(c, num), sr); // exact: |c| ≥ |sr| or c = 0
+    // Renormalised so that `|num_lo| ≤ ulp(num)/2`: the quotient is corrected with a 12-bit
+    // `rcp`, which only works for a correction of the size of a rounding error.
+    let (num, num_lo) = fast_two_sum(num, _mm256_fnmadd_ps(s, rw, num_lo));
+    let e = _mm256_fmadd_ps(s, _mm256_add_ps(r, rw), s);
+    let (d, d_lo) = fast_two_sum(one, e);
+    let q = _mm256_div_ps(num, d);
+    let rem = _mm256_fnmadd_ps(q, d, num);
+    let rem = _mm256_add_ps(rem, num_lo);
+    let rem = _mm256_fnmadd_ps(q, d_lo, rem);
+    let q = _mm256_fmadd_ps(rem, _mm256_rcp_ps(d), q);
     let minus = splat(-0.0);
-    let (dh, dl) = fast_two_sum(splat(2.0), mh);
-    let dl = _mm256_add_ps(dl, ml);
-    let num = _mm256_xor_ps(mh, minus);
-    let q = _mm256_div_ps(num, dh);
-    let r = _mm256_fnmadd_ps(q, dh, num);
-    let r = _mm256_sub_ps(r, ml);
-    let r = _mm256_fnmadd_ps(q, dl, r);
-    let q = _mm256_fmadd_ps(r, _mm256_rcp_ps(dh), q);
     _mm256_or_ps(abs(q), _mm256_and_ps(x, minus))
 }
 

@@ -64,9 +64,59 @@ macro_rules! elementwise {
 
 elementwise!("ReLU", relu, relu_inplace;
     zero: (), stage1: |_x| (), stage2: |x, ()| activations::relu(x));
-elementwise!("Leaky ReLU", leaky_relu, leaky_relu_inplace, alpha: f32;
-    zero: (), stage1: |_x| (),
-    stage2: |x, ()| activations::leaky_relu(x, vector_math::splat(alpha)));
+/// Runs `$call` with `$f` bound to the cheapest per-vector Leaky ReLU form for `$alpha` that
+/// gives the same bits as `x < 0 ? alpha·x : x` (see `activations::leaky_relu_max`).
+macro_rules! with_leaky_form {
+    ($alpha:expr, |$f:ident| $call:expr) => {{
+        let alpha: f32 = $alpha;
+        let a = vector_math::splat(alpha);
+        if alpha > 0.0 && alpha <= 1.0 {
+            let $f = |x: __m256| activations::leaky_relu_max(x, a);
+            $call
+        } else if alpha >= 1.0 {
+            let $f = |x: __m256| activations::leaky_relu_min(x, a);
+            $call
+        } else {
+            let $f = |x: __m256| activations::leaky_relu(x, a);
+            $call
+        }
+    }};
+}
+
+/// Leaky ReLU, out of place (AVX2+FMA).
+///
+/// # Panics
+/// If `input.len() != output.len()`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA and the OS must have enabled YMM state
+/// (`Backend::Avx2Fma.is_available()`).
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn leaky_relu(input: &[f32], output: &mut [f32], alpha: f32) {
+    crate::check_lengths("leaky_relu", input.len(), output.len());
+    with_leaky_form!(alpha, |f| driver::map(
+        input,
+        output,
+        (),
+        |_| (),
+        |x, ()| f(x)
+    ))
+}
+
+/// Leaky ReLU, in place (AVX2+FMA).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA and the OS must have enabled YMM state
+/// (`Backend::Avx2Fma.is_available()`).
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn leaky_relu_inplace(data: &mut [f32], alpha: f32) {
+    with_leaky_form!(alpha, |f| driver::map_inplace(
+        data,
+        (),
+        |_| (),
+        |x, ()| f(x)
+    ))
+}
 elementwise!("Sigmoid", sigmoid, sigmoid_inplace;
     zero: vector_math::zero(),
     stage1: |x| activations::sigmoid_exp(x),
@@ -76,8 +126,8 @@ elementwise!("GELU (erf form)", gelu, gelu_inplace;
 elementwise!("GELU (tanh form)", gelu_tanh, gelu_tanh_inplace;
     zero: (), stage1: |_x| (), stage2: |x, ()| activations::gelu_tanh(x));
 elementwise!("tanh", tanh, tanh_inplace;
-    zero: (vector_math::zero(), vector_math::zero()),
-    stage1: |x| activations::tanh_expm1(x),
+    zero: (vector_math::zero(), vector_math::zero(), vector_math::zero()),
+    stage1: |x| activations::tanh_exp(x),
     stage2: |x, m| activations::tanh_finish(x, m));
 elementwise!("SiLU", silu, silu_inplace;
     zero: activations::silu_zero(),
