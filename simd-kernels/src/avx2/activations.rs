@@ -9,8 +9,7 @@ use core::arch::x86_64::*;
 
 use super::vector_math::{
     TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_nonpositive_parts, exp_parts,
-    exp_split_m1, expm1_double, fast_two_sum, ldexp, max_keep_nan, min_keep_nan, outside, splat,
-    two_sum,
+    exp_split_m1, fast_two_sum, ldexp, max_keep_nan, min_keep_nan, outside, splat, two_sum,
 };
 use crate::erfcx_fit;
 
@@ -275,13 +274,23 @@ pub(super) fn tanh_finish(x: __m256, (s, r, rw): (__m256, __m256, __m256)) -> __
     _mm256_or_ps(abs(q), _mm256_and_ps(x, minus))
 }
 
-/// `x < 0 ? alpha·(e^x − 1) : x`, one rounding after the double-word `e^x − 1`.
+/// `x < 0 ? alpha·(e^x − 1) : x`, one rounding after a double-word `e^x − 1`.
+///
+/// `e^a − 1 = (2^n − 1) + 2^n·r + 2^n·rw` from [`exp_split_m1`] (`a` clamped to
+/// `[−18, 0]`): `2^n − 1` is split exactly (`c + cl`), `2^n·r` and `2^n·rw` are exact, and
+/// `c + 2^n·r` is an exact two-sum (`|c| ≥ |2^n·r|` or `c = 0`), so nothing cancels.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn elu(x: __m256, alpha: __m256) -> __m256 {
     let a = min_keep_nan(max_keep_nan(x, -18.0), 0.0);
-    let (mh, ml) = expm1_double(a);
-    let ev = _mm256_fmadd_ps(alpha, mh, _mm256_mul_ps(alpha, ml));
+    let (s, r, rw) = exp_split_m1(a);
+    let one = splat(1.0);
+    let c = _mm256_sub_ps(s, one);
+    let cl = _mm256_sub_ps(s, _mm256_add_ps(c, one)); // exact (Sterbenz)
+    let sr = _mm256_mul_ps(s, r);
+    let (h, l) = fast_two_sum(c, sr);
+    let l = _mm256_fmadd_ps(s, rw, _mm256_add_ps(l, cl));
+    let ev = _mm256_fmadd_ps(alpha, h, _mm256_mul_ps(alpha, l));
     let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_setzero_ps());
     _mm256_blendv_ps(x, ev, neg)
 }

@@ -225,49 +225,6 @@ pub(super) fn corrected_div(num: __m256, num_lo: __m256, d: __m256, d_lo: __m256
     _mm256_fnmadd_ps(rn, _mm256_rcp_ps(d), q)
 }
 
-/// `e^a − 1 = hi + lo` (double word, relative error ≈ 2^−29) for `a ∈ [−18.5, 0]`; NaN
-/// propagates into `hi`.
-///
-/// `a = n·ln2 + r`; `e^r − 1 = r + r²/2 + r³·P(r)` with `r²` split exactly by FMA; then
-/// `e^a − 1 = (2^n − 1) + 2^n·(e^r − 1)` where `2^n − 1` is split exactly, so nothing
-/// cancels and `hi + lo` keeps ≈ 29 good bits even when the result is near −1.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub(super) fn expm1_double(a: __m256) -> (__m256, __m256) {
-    let (t, n_f, rh) = round_reduce(a, ROUND_MAGIC); // rh exact
-    let n = _mm256_sub_epi32(
-        _mm256_castps_si256(t),
-        _mm256_castps_si256(splat(ROUND_MAGIC)),
-    );
-    let tl = _mm256_mul_ps(n_f, splat(-LN2_LO)); // r = rh + tl, |tl| < 6e-8
-    let r2h = _mm256_mul_ps(rh, rh);
-    let r2l = _mm256_fmsub_ps(rh, rh, r2h);
-    let mut p = splat(1.0 / 40320.0);
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 5040.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 720.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 120.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 24.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 6.0));
-    let half = splat(0.5);
-    let (s, e1) = fast_two_sum(rh, _mm256_mul_ps(half, r2h));
-    // lo = e1 + r2l/2 + r2h·rh·P + tl·(1 + rh)
-    let mut lo = _mm256_fmadd_ps(half, r2l, e1);
-    lo = _mm256_fmadd_ps(_mm256_mul_ps(r2h, rh), p, lo);
-    lo = _mm256_add_ps(lo, _mm256_fmadd_ps(tl, rh, tl));
-    // 2^n with n ∈ [−27, 0].
-    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
-        n,
-        _mm256_set1_epi32(127),
-    )));
-    let one = splat(1.0);
-    let ch = _mm256_sub_ps(scale, one);
-    let cl = _mm256_sub_ps(scale, _mm256_add_ps(ch, one)); // exact (Sterbenz)
-    let (hi, e2) = fast_two_sum(ch, _mm256_mul_ps(scale, s));
-    let lo = _mm256_add_ps(e2, _mm256_fmadd_ps(scale, lo, cl));
-    // Renormalise so that |lo| ≤ ulp(hi)/2: callers correct quotients with a 12-bit `rcp`.
-    fast_two_sum(hi, lo)
-}
-
 /// A zero vector (initial stage state).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
