@@ -131,6 +131,16 @@ pub(super) fn exp_in_range(a: __m256) -> __m256 {
     _mm256_mul_ps(exp_poly(reduced(nf, rh)), pow2_bits(t))
 }
 
+/// `e^(a + a_lo)` for `|a| ≤ 87` and `|a_lo| ≤ 2^−20·|a|` (normal results) as `p·2^n` with one
+/// exact multiplication: the same bits as [`exp_parts`] followed by [`ldexp`] give there.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_pair_in_range(a: __m256, a_lo: __m256) -> __m256 {
+    let (t, nf, rh) = round_reduce(a, POW2_MAGIC);
+    let r = _mm256_add_ps(reduced(nf, rh), a_lo);
+    _mm256_mul_ps(exp_poly(r), pow2_bits(t))
+}
+
 /// Splits `e^(a_hi + a_lo) = p·2^n` with `p ∈ [0.70, 1.42]`, for `a_hi ∈ [−110, 89]` (callers
 /// clamp; NaN propagates into `p`) and `|a_lo| ≤ 2^−20·|a_hi|`.
 ///
