@@ -106,13 +106,13 @@ fn scaled(p: __m256, s: __m256) -> __m256 {
     _mm256_mul_ps(_mm256_mul_ps(p, s), splat(TWO_POW_M64))
 }
 
-/// `m·sigmoid(wh + wl)` with the product `m·e` kept exact: the only errors are those of `e`
-/// and one rounding. `e = e^−|w|`; `sigmoid(w) = 1/(1 + e)` for `w ≥ 0`, `e/(1 + e)` for
-/// `w < 0`, with `d + d_lo = 1 + e` exactly.
+/// `m·sigmoid(w)` given stage 1's `e^−|w| = p·s·2^−64` and the sign of `w` (in `wh`), with the
+/// product `m·e` kept exact: the only errors are those of `e` and one rounding.
+/// `sigmoid(w) = 1/(1 + e)` for `w ≥ 0`, `e/(1 + e)` for `w < 0`, with `d + d_lo = 1 + e`
+/// exactly.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn times_sigmoid(m: __m256, wh: __m256, wl: Option<__m256>) -> __m256 {
-    let (p, s) = exp_minus_abs_parts(wh, wl);
+fn times_sigmoid(m: __m256, wh: __m256, (p, s): (__m256, __m256)) -> __m256 {
     let e = scaled(p, s);
     let (d, d_lo) = fast_two_sum(splat(1.0), e);
     let k = splat(TWO_POW_M64);
@@ -301,11 +301,12 @@ pub(super) fn elu(x: __m256, alpha: __m256) -> __m256 {
 /// `u = 2t/(t + L) − 1` keeps `u + 1` accurate for small `t`; `F`, `p·F`, `x·p·F` and
 /// `1 + 2t` are carried as exact pairs into one corrected division, so the error is that of
 /// `p`, of the polynomial, and one rounding.
+///
+/// Stage 1 (see `driver`): `e^(−x²/2) = p·s·2^−64` and `u`; the state is `(p, s, u)`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn gelu(x: __m256) -> __m256 {
-    let m = max_keep_nan(x, -GELU_CLAMP);
-    let xc = min_keep_nan(m, GELU_CLAMP);
+pub(super) fn gelu_exp(x: __m256) -> (__m256, __m256, __m256) {
+    let xc = min_keep_nan(max_keep_nan(x, -GELU_CLAMP), GELU_CLAMP);
     let sq = _mm256_mul_ps(xc, xc);
     let sq_lo = _mm256_fmsub_ps(xc, xc, sq);
     let neg_half = splat(-0.5);
@@ -314,8 +315,20 @@ pub(super) fn gelu(x: __m256) -> __m256 {
     let t = _mm256_mul_ps(abs(xc), splat(core::f32::consts::FRAC_1_SQRT_2));
     let two_t = _mm256_add_ps(t, t);
     let l = splat(erfcx_fit::L as f32);
+    let u = _mm256_sub_ps(_mm256_div_ps(two_t, _mm256_add_ps(t, l)), splat(1.0));
+    (p, s, u)
+}
+
+/// GELU, stage 2: the `erfcx` polynomial in stage 1's `u`, the pairs and the corrected
+/// division (see [`gelu_exp`]).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn gelu_finish(x: __m256, (p, s, u): (__m256, __m256, __m256)) -> __m256 {
+    let m = max_keep_nan(x, -GELU_CLAMP);
+    let xc = min_keep_nan(m, GELU_CLAMP);
+    let t = _mm256_mul_ps(abs(xc), splat(core::f32::consts::FRAC_1_SQRT_2));
+    let two_t = _mm256_add_ps(t, t);
     let one = splat(1.0);
-    let u = _mm256_sub_ps(_mm256_div_ps(two_t, _mm256_add_ps(t, l)), one);
     let c = &erfcx_fit::F_COEFFS;
     let mut g = splat(c[0] as f32);
     let mut i = 1;
@@ -344,11 +357,12 @@ pub(super) fn gelu(x: __m256) -> __m256 {
     saturate_to_x(x, _mm256_blendv_ps(pos, v, x))
 }
 
-/// `x·sigmoid(w)`, `w = x·(K1 + K3·x²)` evaluated as a double word so the exponential of a
-/// large `|w|` does not magnify its rounding.
+/// tanh-form GELU `x·sigmoid(w)`, `w = x·(K1 + K3·x²)` evaluated as a double word so the
+/// exponential of a large `|w|` does not magnify its rounding. Stage 1 (see `driver`): `w`
+/// and `e^−|w| = p·s·2^−64`; the state is `(p, s, wh)`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn gelu_tanh(x: __m256) -> __m256 {
+pub(super) fn gelu_tanh_exp(x: __m256) -> (__m256, __m256, __m256) {
     let m = max_keep_nan(x, -GELU_CLAMP);
     let xc = min_keep_nan(m, GELU_CLAMP);
     let sq = _mm256_mul_ps(xc, xc);
@@ -364,5 +378,14 @@ pub(super) fn gelu_tanh(x: __m256) -> __m256 {
     let cl = _mm256_add_ps(cl, _mm256_add_ps(p1l, splat(GELU_TANH_K1_LO)));
     let wh = _mm256_mul_ps(xc, ch);
     let wl = _mm256_fmadd_ps(xc, cl, _mm256_fmsub_ps(xc, ch, wh));
-    saturate_to_x(x, times_sigmoid(m, wh, Some(wl)))
+    let (p, s) = exp_minus_abs_parts(wh, Some(wl));
+    (p, s, wh)
+}
+
+/// tanh-form GELU, stage 2: `m·sigmoid(w)` with `m = max(x, −20)`, `x` itself above 20.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn gelu_tanh_finish(x: __m256, (p, s, wh): (__m256, __m256, __m256)) -> __m256 {
+    let m = max_keep_nan(x, -GELU_CLAMP);
+    saturate_to_x(x, times_sigmoid(m, wh, (p, s)))
 }

@@ -122,9 +122,13 @@ elementwise!("Sigmoid", sigmoid, sigmoid_inplace;
     stage1: |x| activations::sigmoid_exp(x),
     stage2: |x, e| activations::sigmoid_finish(x, e));
 elementwise!("GELU (erf form)", gelu, gelu_inplace;
-    zero: (), stage1: |_x| (), stage2: |x, ()| activations::gelu(x));
+    zero: (vector_math::zero(), vector_math::zero(), vector_math::zero()),
+    stage1: |x| activations::gelu_exp(x),
+    stage2: |x, state| activations::gelu_finish(x, state));
 elementwise!("GELU (tanh form)", gelu_tanh, gelu_tanh_inplace;
-    zero: (), stage1: |_x| (), stage2: |x, ()| activations::gelu_tanh(x));
+    zero: (vector_math::zero(), vector_math::zero(), vector_math::zero()),
+    stage1: |x| activations::gelu_tanh_exp(x),
+    stage2: |x, state| activations::gelu_tanh_finish(x, state));
 elementwise!("tanh", tanh, tanh_inplace;
     zero: (vector_math::zero(), vector_math::zero(), vector_math::zero()),
     stage1: |x| activations::tanh_exp(x),
