@@ -131,10 +131,11 @@ fn times_sigmoid(m: __m256, wh: __m256, (p, s): (__m256, __m256)) -> __m256 {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn sigmoid_exp(x: __m256) -> __m256 {
-    if any_lane(outside(x, NORMAL_EXP_LIMIT)) {
+    let nz = _mm256_or_ps(x, splat(-0.0)); // −|x|
+    if any_lane(_mm256_cmp_ps::<_CMP_NGE_UQ>(nz, splat(-NORMAL_EXP_LIMIT))) {
         sigmoid_exp_any(x)
     } else {
-        exp_in_range(_mm256_or_ps(x, splat(-0.0)))
+        exp_in_range(nz)
     }
 }
 
@@ -172,12 +173,13 @@ pub(super) fn silu_zero() -> SiluState {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn silu_exp(x: __m256) -> SiluState {
-    if any_lane(outside(x, NORMAL_EXP_LIMIT)) {
+    let nz = _mm256_or_ps(x, splat(-0.0)); // −|x|
+    if any_lane(_mm256_cmp_ps::<_CMP_NGE_UQ>(nz, splat(-NORMAL_EXP_LIMIT))) {
         let (p, s) = exp_minus_abs_parts(x, None);
         (p, s, true)
     } else {
         // The clamp of `exp_minus_abs_parts` is a no-op here.
-        let (p, s) = exp_nonpositive_parts(_mm256_or_ps(x, splat(-0.0)), None);
+        let (p, s) = exp_nonpositive_parts(nz, None);
         (p, s, false)
     }
 }
