@@ -71,12 +71,20 @@ mod softmax_limits;
 pub use backend::{Backend, active_backend};
 
 /// Panics with a clear message when an out-of-place call gets slices of different lengths.
+#[inline]
 #[track_caller]
 pub(crate) fn check_lengths(function: &str, input: usize, output: usize) {
-    assert!(
-        input == output,
-        "simd_kernels::{function}: input length {input} != output length {output}"
-    );
+    if input != output {
+        length_mismatch(function, input, output);
+    }
+}
+
+/// The panic of [`check_lengths`], out of line so the check costs a compare and a branch.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn length_mismatch(function: &str, input: usize, output: usize) -> ! {
+    panic!("simd_kernels::{function}: input length {input} != output length {output}");
 }
 
 /// Generates the dispatched top-level pair for one function.

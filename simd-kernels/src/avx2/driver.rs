@@ -64,8 +64,9 @@ fn run_chunks<S: Copy>(
     }
 }
 
-/// Fewer than 8 elements, through 8-lane stack buffers padded with +0.
-#[inline]
+/// Fewer than 8 elements, through 8-lane stack buffers padded with +0. Out of line, so the
+/// common path needs no 32-byte-aligned stack frame.
+#[inline(never)]
 #[target_feature(enable = "avx2,fma")]
 fn short<S>(
     input: &[f32],
@@ -79,6 +80,19 @@ fn short<S>(
     let x = memory::load(&in_buf);
     memory::store(&mut out_buf, stage2(x, stage1(x)));
     output.copy_from_slice(&out_buf[..input.len()]);
+}
+
+/// [`short`] in place.
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn short_inplace<S>(
+    data: &mut [f32],
+    stage1: &impl Fn(__m256) -> S,
+    stage2: &impl Fn(__m256, S) -> __m256,
+) {
+    let mut in_buf = [0.0f32; 8];
+    in_buf[..data.len()].copy_from_slice(data);
+    short(&in_buf[..data.len()], data, stage1, stage2);
 }
 
 /// The last chunk of a slice of at least 8 elements.
@@ -154,9 +168,7 @@ pub(super) fn map_inplace<S: Copy>(
     stage2: impl Fn(__m256, S) -> __m256,
 ) {
     if data.len() < 8 {
-        let mut in_buf = [0.0f32; 8];
-        in_buf[..data.len()].copy_from_slice(data);
-        return short(&in_buf[..data.len()], data, &stage1, &stage2);
+        return short_inplace(data, &stage1, &stage2);
     }
     // The overlapping last chunk is read before the main loop overwrites part of it.
     let last = memory::load(last_chunk(data));
