@@ -9,7 +9,8 @@ use core::arch::x86_64::*;
 
 use super::vector_math::{
     TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_nonpositive_parts, exp_parts,
-    exp_split_m1, fast_two_sum, ldexp, max_keep_nan, min_keep_nan, outside, splat, two_sum,
+    exp_split_m1, exponent_field_of_scaled, fast_two_sum, ldexp, max_keep_nan, min_keep_nan,
+    outside, splat, times_pow2, two_sum,
 };
 use crate::erfcx_fit;
 
@@ -194,16 +195,15 @@ pub(super) fn silu_exp(x: __m256) -> SiluState {
 ///
 /// Chunks with every `|x| ≤ 87` skip the clamp of `x` and the saturation to `x` above 20,
 /// which change nothing there (for `20 < x ≤ 87` the corrected quotient is `x − x·e` with
-/// `x·e < 2^−28·x`, which rounds to `x`), and form `e = p·(s·2^−64)` with `s·2^−64 = 2^n`
-/// normal: the same bits as the careful [`silu_finish_any`].
+/// `x·e < 2^−28·x`, which rounds to `x`), and form the normal `e = p·2^n` exactly by an
+/// exponent-field add: the same bits as the careful [`silu_finish_any`].
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn silu_finish(x: __m256, (p, s, careful): SiluState) -> __m256 {
     if careful {
         return silu_finish_any(x, p, s);
     }
-    let k = splat(TWO_POW_M64);
-    let e = _mm256_mul_ps(p, _mm256_mul_ps(s, k));
+    let e = times_pow2(p, exponent_field_of_scaled(s));
     silu_quotient(x, e, p, s)
 }
 

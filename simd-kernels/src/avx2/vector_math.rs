@@ -108,6 +108,22 @@ fn pow2_bits(t: __m256) -> __m256 {
 /// 1.5·2^23 + 127: [`round_reduce`] with this magic gives `2^n` through [`pow2_bits`].
 const POW2_MAGIC: f32 = 12_583_039.0;
 
+/// `p·2^n` for a normal `p` and a normal product, by an integer add of `n_field = n << 23`
+/// to the exponent field: exact, and no FMA-pipe µop.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn times_pow2(p: __m256, n_field: __m256i) -> __m256 {
+    _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), n_field))
+}
+
+/// `n << 23` (two's complement) from a `t` of [`round_reduce`] with [`ROUND_MAGIC`]: the low
+/// 9 bits of `t` hold `n` modulo 512 and the rest shifts out.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn exponent_field(t: __m256) -> __m256i {
+    _mm256_slli_epi32::<23>(_mm256_castps_si256(t))
+}
+
 /// Whether any lane of the comparison mask `m` is set.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -122,13 +138,13 @@ pub(super) fn outside(x: __m256, limit: f32) -> __m256 {
     _mm256_cmp_ps::<_CMP_NLE_UQ>(abs(x), splat(limit))
 }
 
-/// `e^a` for `|a| ≤ 87` (normal results), as `p·2^n` with one exact multiplication: the same
-/// bits as [`exp_parts`] followed by [`ldexp`] give for those lanes.
+/// `e^a` for `|a| ≤ 87` (normal results), as `p·2^n` exactly (an exponent-field add): the
+/// same bits as [`exp_parts`] followed by [`ldexp`] give for those lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp_in_range(a: __m256) -> __m256 {
-    let (t, nf, rh) = round_reduce(a, POW2_MAGIC);
-    _mm256_mul_ps(exp_poly(reduced(nf, rh)), pow2_bits(t))
+    let (t, nf, rh) = round_reduce(a, ROUND_MAGIC);
+    times_pow2(exp_poly(reduced(nf, rh)), exponent_field(t))
 }
 
 /// `e^(a + a_lo)` for `|a| ≤ 87` and `|a_lo| ≤ 2^−20·|a|` (normal results) as `p·2^n` with one
@@ -136,9 +152,9 @@ pub(super) fn exp_in_range(a: __m256) -> __m256 {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp_pair_in_range(a: __m256, a_lo: __m256) -> __m256 {
-    let (t, nf, rh) = round_reduce(a, POW2_MAGIC);
+    let (t, nf, rh) = round_reduce(a, ROUND_MAGIC);
     let r = _mm256_add_ps(reduced(nf, rh), a_lo);
-    _mm256_mul_ps(exp_poly(r), pow2_bits(t))
+    times_pow2(exp_poly(r), exponent_field(t))
 }
 
 /// Splits `e^(a_hi + a_lo) = p·2^n` with `p ∈ [0.70, 1.42]`, for `a_hi ∈ [−110, 89]` (callers
@@ -162,6 +178,13 @@ pub(super) fn exp_parts(a_hi: __m256, a_lo: __m256) -> (__m256, __m256i) {
 /// 1.5·2^23 + 191: after [`round_reduce`] the low 9 mantissa bits hold `n + 191`, so
 /// [`pow2_bits`] gives the f32 `2^(n + 64)` directly.
 const SCALED_MAGIC: f32 = 12_583_103.0;
+
+/// `n << 23` from the `s = 2^(n + 64)` of [`exp_nonpositive_parts`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exponent_field_of_scaled(s: __m256) -> __m256i {
+    _mm256_sub_epi32(_mm256_castps_si256(s), _mm256_set1_epi32(191 << 23))
+}
 /// 2^−64: the factor that brings `p·2^(n+64)` back to `e^a`.
 pub(super) const TWO_POW_M64: f32 = f32::from_bits(0x1f80_0000);
 
