@@ -185,35 +185,51 @@ pub(super) fn silu_exp(x: __m256) -> SiluState {
     }
 }
 
-/// SiLU, stage 2: `x·sigmoid(x)` from stage 1's `e^−|x| = p·s·2^−64`, the same algorithm as
-/// [`times_sigmoid`] (`m·e` kept exact, `1 + e` an exact pair, one corrected division) with
-/// a shorter chain and one multiplication fewer:
-/// * `ms = m·s` is exact (a power-of-two scaling that stays normal: `|m| ≤ 110` meets
-///   `s ≥ 2^−95`, a subnormal `m` meets `s = 2^64`), so `ms·p` is `m·p·s` rounded once at full
-///   precision and its FMA residual is exact; both come down by the exact 2^−64 (one
-///   rounding only where `m·e` is subnormal).
+/// SiLU, stage 2: `x·sigmoid(x)` from stage 1's `e^−|x| = p·s·2^−64`.
 ///
-/// Chunks with every `|x| ≤ 87` skip the clamp of `x` and the saturation to `x` above 20,
-/// which change nothing there (for `20 < x ≤ 87` the corrected quotient is `x − x·e` with
-/// `x·e < 2^−28·x`, which rounds to `x`), and form the normal `e = p·2^n` exactly by an
-/// exponent-field add: the same bits as the careful [`silu_finish_any`].
+/// Chunks with every `|x| ≤ 87` (a normal `e`, formed exactly as `p·2^n` by an exponent-field
+/// add) take [`silu_in_range`]: `sigmoid(x)` as the double word `q + c` of a corrected
+/// division, then `x·(q + c)` rounded once. Any other chunk takes [`silu_finish_any`], which
+/// gives the same bits on its in-range lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn silu_finish(x: __m256, (p, s, careful): SiluState) -> __m256 {
     if careful {
         return silu_finish_any(x, p, s);
     }
-    let e = times_pow2(p, exponent_field_of_scaled(s));
-    silu_quotient(x, e, p, s)
+    silu_in_range(x, times_pow2(p, exponent_field_of_scaled(s)))
 }
 
-/// [`silu_finish`] for any lane.
+/// `x·sigmoid(x)` for `|x| ≤ 87` from `e = e^−|x|`: `sigmoid = num/d` with `num = 1` (`x ≥ 0`)
+/// or `e` (`x < 0`) and `d + d_lo = 1 + e` exactly; `q = num/d` rounded and `c = r/d` from
+/// its exact residual `r = num − q·(d + d_lo)` (through the 12-bit `rcp`: `|c| ≤ ulp(q)`, so
+/// `q + c` is good to about 2^−35 relative); the result `fma(x, q, x·c)` rounds once. For
+/// `x > 20` it is `x − x·e` with `x·e < 2^−28·x`, which rounds to `x`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn silu_in_range(x: __m256, e: __m256) -> __m256 {
+    let (d, d_lo) = fast_two_sum(splat(1.0), e);
+    let num = _mm256_blendv_ps(splat(1.0), e, x);
+    let q = _mm256_div_ps(num, d);
+    // Residual formed as `num − q·d − q·d_lo`, so an exact quotient gives `c = +0` and
+    // `x = −0` keeps its sign through `x·c = −0`.
+    let r = _mm256_fnmadd_ps(q, d, num);
+    let r = _mm256_fnmadd_ps(q, d_lo, r);
+    let c = _mm256_mul_ps(r, _mm256_rcp_ps(d));
+    _mm256_fmadd_ps(x, q, _mm256_mul_ps(x, c))
+}
+
+/// [`silu_finish`] for any lane: [`silu_in_range`] on the lanes with `|x| ≤ 87`, the careful
+/// form (`x` clamped to −110, `m·e` kept exact through the `2^(n+64)` scaling so a subnormal
+/// result is rounded once, `x` itself above 20) on the others.
 #[cold]
 #[inline(never)]
 #[target_feature(enable = "avx2,fma")]
 fn silu_finish_any(x: __m256, p: __m256, s: __m256) -> __m256 {
     let m = max_keep_nan(x, -SIGMOID_CLAMP);
-    saturate_to_x(x, silu_quotient(m, scaled(p, s), p, s))
+    let careful = saturate_to_x(x, silu_quotient(m, scaled(p, s), p, s));
+    let fast = silu_in_range(x, times_pow2(p, exponent_field_of_scaled(s)));
+    _mm256_blendv_ps(fast, careful, outside(x, NORMAL_EXP_LIMIT))
 }
 
 /// `m·sigmoid` from `e = e^−|m| = p·s·2^−64`: `m·e` kept exact, `1 + e` an exact pair, one
