@@ -56,4 +56,26 @@ mod tests {
     fn test_threads_run_in_the_default_environment() {
         assert!(super::is_default());
     }
+
+    /// Runs `f` with MXCSR's FTZ bit set on this thread, then restores the old MXCSR.
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    fn with_flush_to_zero<R>(f: impl FnOnce() -> R) -> R {
+        let old = super::read();
+        let ftz = old | (1 << 15);
+        // SAFETY: `ldmxcsr` loads MXCSR from a live local; the value differs from a valid
+        // MXCSR only in the FTZ bit (reserved bits untouched), so it cannot fault. It changes
+        // the floating-point environment of this test thread only, and `old` is put back below.
+        unsafe { core::arch::asm!("ldmxcsr [{p}]", p = in(reg) &raw const ftz, options(nostack)) };
+        let r = f();
+        // SAFETY: as above, restoring the value read at the start.
+        unsafe { core::arch::asm!("ldmxcsr [{p}]", p = in(reg) &raw const old, options(nostack)) };
+        r
+    }
+
+    #[test]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    fn flush_to_zero_is_noticed() {
+        assert!(!with_flush_to_zero(super::is_default));
+        assert!(super::is_default());
+    }
 }
