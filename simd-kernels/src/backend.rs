@@ -87,10 +87,15 @@ macro_rules! backend_methods {
         /// # Panics
         /// If `input.len() != output.len()`, or if this backend is not
         /// [available](Backend::is_available) (never undefined behaviour).
+        #[inline]
         pub fn $name(self, input: &[f32], output: &mut [f32] $(, $arg: $ty)*) {
-            crate::check_lengths(stringify!($name), input.len(), output.len());
+            crate::mxcsr::check();
             match self {
-                Backend::Scalar => $scalar(input, output $(, $arg)*),
+                Backend::Scalar => {
+                    // (The AVX2 entry point checks the lengths itself.)
+                    crate::check_lengths(stringify!($name), input.len(), output.len());
+                    $scalar(input, output $(, $arg)*)
+                }
                 Backend::Avx2Fma => {
                     self.assert_available();
                     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -107,7 +112,9 @@ macro_rules! backend_methods {
         ///
         /// # Panics
         /// If this backend is not [available](Backend::is_available).
+        #[inline]
         pub fn $inplace(self, data: &mut [f32] $(, $arg: $ty)*) {
+            crate::mxcsr::check();
             match self {
                 Backend::Scalar => $scalar_inplace(data $(, $arg)*),
                 Backend::Avx2Fma => {

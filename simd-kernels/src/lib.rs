@@ -34,6 +34,21 @@
 //!   fully masked row is reported, not silently made uniform); an empty row is left alone.
 //!   `−∞` entries in an otherwise finite row get exactly +0.
 //!
+//! # Floating-point environment (MXCSR)
+//! Both backends assume the x86 default environment: round to nearest even, flush-to-zero
+//! (FTZ) and denormals-are-zero (DAZ) off, every floating-point exception masked. They never
+//! read or change MXCSR; debug builds assert that state (with `stmxcsr`) on every call.
+//! * Under FTZ and/or DAZ (which many inference runtimes set) nothing becomes unsafe (the
+//!   kernels only do arithmetic on in-bounds data), but subnormal inputs read as zero and
+//!   subnormal results and intermediates flush to zero, so the accuracy contract and the
+//!   special-value rules are not guaranteed: results near the underflow threshold (`exp(x)`
+//!   for `x < −87.3`, sigmoid and SiLU of `x < −87`, the GELU tails, tiny inputs) may be
+//!   zero or outside the bounds above.
+//! * Another rounding mode voids the contract.
+//! * Unmasked exceptions: the kernels raise invalid, overflow, underflow and inexact flags
+//!   as part of normal operation (e.g. the careful path of SiLU computes `∞ − ∞` for a `+∞`
+//!   input and then selects `+∞`), so an unmasked exception traps (`#XM`).
+//!
 //! # Backends
 //! [`Backend::detect`] picks AVX2+FMA when `cpufeatures` (CPUID + XGETBV, no `std`) says the
 //! CPU and OS support it; [`active_backend`] caches that choice. Any function can be run on a
@@ -56,6 +71,7 @@ pub mod avx2;
 mod backend;
 mod erfcx_fit;
 pub mod linear;
+mod mxcsr;
 pub mod scalar;
 mod softmax_limits;
 
@@ -63,12 +79,20 @@ pub use backend::{Backend, active_backend};
 pub use linear::{LinearError, PANEL, PackedWeights, linear, packed_len};
 
 /// Panics with a clear message when an out-of-place call gets slices of different lengths.
+#[inline]
 #[track_caller]
 pub(crate) fn check_lengths(function: &str, input: usize, output: usize) {
-    assert!(
-        input == output,
-        "simd_kernels::{function}: input length {input} != output length {output}"
-    );
+    if input != output {
+        length_mismatch(function, input, output);
+    }
+}
+
+/// The panic of [`check_lengths`], out of line so the check costs a compare and a branch.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn length_mismatch(function: &str, input: usize, output: usize) -> ! {
+    panic!("simd_kernels::{function}: input length {input} != output length {output}");
 }
 
 /// Generates the dispatched top-level pair for one function.

@@ -8,8 +8,9 @@
 use core::arch::x86_64::*;
 
 use super::vector_math::{
-    TWO_POW_M64, abs, corrected_div, exp_nonpositive_parts, exp_parts, expm1_double, fast_two_sum,
-    ldexp, max_keep_nan, min_keep_nan, splat, two_sum,
+    TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_nonpositive_parts, exp_parts,
+    exp_split_m1, exponent_field_of_scaled, fast_two_sum, ldexp, max_keep_nan, min_keep_nan,
+    outside, splat, times_pow2, two_sum,
 };
 use crate::erfcx_fit;
 
@@ -39,10 +40,49 @@ pub(super) fn leaky_relu(x: __m256, alpha: __m256) -> __m256 {
     _mm256_blendv_ps(x, _mm256_mul_ps(alpha, x), neg)
 }
 
+/// `x < 0 ? alpha·x : x` for `0 < alpha ≤ 1`, as `max(alpha·x, x)` (`maxps` returns its
+/// second operand `x` on NaN and on equal operands): the same bits as [`leaky_relu`] for
+/// every `x`, NaN payloads and `−0` included (`alpha·x ≤ x` for `x ≥ 0`, `≥ x` for `x < 0`,
+/// and rounding is monotone; `alpha = 0` is excluded because `0·∞` is NaN).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn leaky_relu_max(x: __m256, alpha: __m256) -> __m256 {
+    _mm256_max_ps(_mm256_mul_ps(alpha, x), x)
+}
+
+/// `x < 0 ? alpha·x : x` for `alpha ≥ 1` (`+∞` included), as `min(alpha·x, x)`: the same bits
+/// as [`leaky_relu`] for every `x` by the argument of [`leaky_relu_max`] (for `x = ±0` and
+/// `alpha = ∞` the product is NaN and `minps` returns `x`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn leaky_relu_min(x: __m256, alpha: __m256) -> __m256 {
+    _mm256_min_ps(_mm256_mul_ps(alpha, x), x)
+}
+
+/// Beyond this `|x|` the exponentials of `exp`, sigmoid and SiLU leave the normal range: lanes
+/// within it take the short path (no clamp, one exact power-of-two multiplication).
+const NORMAL_EXP_LIMIT: f32 = 87.0;
+
 /// `e^x`, overflow to +∞ above ≈ 88.72, gradual underflow below ≈ −87.34.
+///
+/// A chunk whose lanes all have `|x| ≤ 87` takes [`exp_in_range`], which gives the same bits
+/// as the careful [`exp_any`] on those lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp(x: __m256) -> __m256 {
+    if any_lane(outside(x, NORMAL_EXP_LIMIT)) {
+        exp_any(x)
+    } else {
+        exp_in_range(x)
+    }
+}
+
+/// `e^x` for any lane: clamps, then a scale by two normal powers of two so that a subnormal
+/// result is rounded once.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn exp_any(x: __m256) -> __m256 {
     let a = min_keep_nan(max_keep_nan(x, -104.0), 89.0);
     let (p, n) = exp_parts(a, _mm256_setzero_ps());
     ldexp(p, n)
@@ -67,13 +107,13 @@ fn scaled(p: __m256, s: __m256) -> __m256 {
     _mm256_mul_ps(_mm256_mul_ps(p, s), splat(TWO_POW_M64))
 }
 
-/// `m·sigmoid(wh + wl)` with the product `m·e` kept exact: the only errors are those of `e`
-/// and one rounding. `e = e^−|w|`; `sigmoid(w) = 1/(1 + e)` for `w ≥ 0`, `e/(1 + e)` for
-/// `w < 0`, with `d + d_lo = 1 + e` exactly.
+/// `m·sigmoid(w)` given stage 1's `e^−|w| = p·s·2^−64` and the sign of `w` (in `wh`), with the
+/// product `m·e` kept exact: the only errors are those of `e` and one rounding.
+/// `sigmoid(w) = 1/(1 + e)` for `w ≥ 0`, `e/(1 + e)` for `w < 0`, with `d + d_lo = 1 + e`
+/// exactly.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn times_sigmoid(m: __m256, wh: __m256, wl: Option<__m256>) -> __m256 {
-    let (p, s) = exp_minus_abs_parts(wh, wl);
+fn times_sigmoid(m: __m256, wh: __m256, (p, s): (__m256, __m256)) -> __m256 {
     let e = scaled(p, s);
     let (d, d_lo) = fast_two_sum(splat(1.0), e);
     let k = splat(TWO_POW_M64);
@@ -85,10 +125,26 @@ fn times_sigmoid(m: __m256, wh: __m256, wl: Option<__m256>) -> __m256 {
     corrected_div(num, num_lo, d, d_lo)
 }
 
-/// Sigmoid `1/(1 + e^−x)`, stage 1 (see `two_stage`): `e = e^−|x|`, subnormal included.
+/// Sigmoid `1/(1 + e^−x)`, stage 1 (see `driver`): `e = e^−|x|`, subnormal included.
+///
+/// A chunk whose lanes all have `|x| ≤ 87` (a normal `e`) takes [`exp_in_range`], which
+/// gives the same bits as the careful [`sigmoid_exp_any`] on those lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn sigmoid_exp(x: __m256) -> __m256 {
+    let nz = _mm256_or_ps(x, splat(-0.0)); // −|x|
+    if any_lane(_mm256_cmp_ps::<_CMP_NGE_UQ>(nz, splat(-NORMAL_EXP_LIMIT))) {
+        sigmoid_exp_any(x)
+    } else {
+        exp_in_range(nz)
+    }
+}
+
+/// [`sigmoid_exp`] for any lane.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn sigmoid_exp_any(x: __m256) -> __m256 {
     let (p, s) = exp_minus_abs_parts(x, None);
     scaled(p, s)
 }
@@ -103,34 +159,93 @@ pub(super) fn sigmoid_finish(x: __m256, e: __m256) -> __m256 {
     corrected_div(num, _mm256_setzero_ps(), d, d_lo)
 }
 
+/// SiLU's stage state: `e^−|x| = p·s·2^−64` as `(p, s)`, and whether the chunk has a lane
+/// outside the normal range (`|x| > 87` or NaN), which then takes the careful stage 2.
+pub(super) type SiluState = (__m256, __m256, bool);
+
+/// The initial [`SiluState`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn silu_zero() -> SiluState {
+    (_mm256_setzero_ps(), _mm256_setzero_ps(), false)
+}
+
 /// SiLU `x·sigmoid(x)`, stage 1: `e^−|x| = p·s·2^−64` as the pair `(p, s)`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn silu_exp(x: __m256) -> (__m256, __m256) {
-    exp_minus_abs_parts(x, None)
+pub(super) fn silu_exp(x: __m256) -> SiluState {
+    let nz = _mm256_or_ps(x, splat(-0.0)); // −|x|
+    if any_lane(_mm256_cmp_ps::<_CMP_NGE_UQ>(nz, splat(-NORMAL_EXP_LIMIT))) {
+        let (p, s) = exp_minus_abs_parts(x, None);
+        (p, s, true)
+    } else {
+        // The clamp of `exp_minus_abs_parts` is a no-op here.
+        let (p, s) = exp_nonpositive_parts(nz, None);
+        (p, s, false)
+    }
 }
 
-/// SiLU, stage 2: `x·sigmoid(x)` from stage 1's `e^−|x| = p·s·2^−64`, the same algorithm as
-/// [`times_sigmoid`] (`m·e` kept exact, `1 + e` an exact pair, one corrected division) with
-/// a shorter chain and one multiplication fewer:
-/// * `ms = m·s` is exact (a power-of-two scaling that stays normal: `|m| ≤ 110` meets
-///   `s ≥ 2^−95`, a subnormal `m` meets `s = 2^64`), so `ms·p` is `m·p·s` rounded once at full
-///   precision and its FMA residual is exact; both come down by the exact 2^−64 (one
-///   rounding only where `m·e` is subnormal).
+/// SiLU, stage 2: `x·sigmoid(x)` from stage 1's `e^−|x| = p·s·2^−64`.
+///
+/// Chunks with every `|x| ≤ 87` (a normal `e`, formed exactly as `p·2^n` by an exponent-field
+/// add) take [`silu_in_range`]: `sigmoid(x)` as the double word `q + c` of a corrected
+/// division, then `x·(q + c)` rounded once. Any other chunk takes [`silu_finish_any`], which
+/// gives the same bits on its in-range lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn silu_finish(x: __m256, (p, s): (__m256, __m256)) -> __m256 {
+pub(super) fn silu_finish(x: __m256, (p, s, careful): SiluState) -> __m256 {
+    if careful {
+        return silu_finish_any(x, p, s);
+    }
+    silu_in_range(x, times_pow2(p, exponent_field_of_scaled(s)))
+}
+
+/// `x·sigmoid(x)` for `|x| ≤ 87` from `e = e^−|x|`: `sigmoid = num/d` with `num = 1` (`x ≥ 0`)
+/// or `e` (`x < 0`) and `d + d_lo = 1 + e` exactly; `q = num/d` rounded and `c = r/d` from
+/// its exact residual `r = num − q·(d + d_lo)` (through the 12-bit `rcp`: `|c| ≤ ulp(q)`, so
+/// `q + c` is good to about 2^−35 relative); the result `fma(x, q, x·c)` rounds once. For
+/// `x > 20` it is `x − x·e` with `x·e < 2^−28·x`, which rounds to `x`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn silu_in_range(x: __m256, e: __m256) -> __m256 {
+    let (d, d_lo) = fast_two_sum(splat(1.0), e);
+    let num = _mm256_blendv_ps(splat(1.0), e, x);
+    let q = _mm256_div_ps(num, d);
+    // Residual formed as `num − q·d − q·d_lo`, so an exact quotient gives `c = +0` and
+    // `x = −0` keeps its sign through `x·c = −0`.
+    let r = _mm256_fnmadd_ps(q, d, num);
+    let r = _mm256_fnmadd_ps(q, d_lo, r);
+    let c = _mm256_mul_ps(r, _mm256_rcp_ps(d));
+    _mm256_fmadd_ps(x, q, _mm256_mul_ps(x, c))
+}
+
+/// [`silu_finish`] for any lane: [`silu_in_range`] on the lanes with `|x| ≤ 87`, the careful
+/// form (`x` clamped to −110, `m·e` kept exact through the `2^(n+64)` scaling so a subnormal
+/// result is rounded once, `x` itself above 20) on the others.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn silu_finish_any(x: __m256, p: __m256, s: __m256) -> __m256 {
     let m = max_keep_nan(x, -SIGMOID_CLAMP);
-    let e = scaled(p, s);
+    let careful = saturate_to_x(x, silu_quotient(m, scaled(p, s), p, s));
+    let fast = silu_in_range(x, times_pow2(p, exponent_field_of_scaled(s)));
+    _mm256_blendv_ps(fast, careful, outside(x, NORMAL_EXP_LIMIT))
+}
+
+/// `m·sigmoid` from `e = e^−|m| = p·s·2^−64`: `m·e` kept exact, `1 + e` an exact pair, one
+/// corrected division (the sign of `m` picks `1/(1 + e)` or `e/(1 + e)`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn silu_quotient(m: __m256, e: __m256, p: __m256, s: __m256) -> __m256 {
     let (d, d_lo) = fast_two_sum(splat(1.0), e);
     let k = splat(TWO_POW_M64);
     let ms = _mm256_mul_ps(m, s);
     let mps = _mm256_mul_ps(ms, p);
     let me = _mm256_mul_ps(mps, k);
     let me_lo = _mm256_mul_ps(_mm256_fmsub_ps(ms, p, mps), k);
-    let num = _mm256_blendv_ps(m, me, x);
-    let num_lo = _mm256_blendv_ps(_mm256_setzero_ps(), me_lo, x);
-    saturate_to_x(x, corrected_div(num, num_lo, d, d_lo))
+    let num = _mm256_blendv_ps(m, me, m);
+    let num_lo = _mm256_blendv_ps(_mm256_setzero_ps(), me_lo, m);
+    corrected_div(num, num_lo, d, d_lo)
 }
 
 /// `x` on lanes with `x > 20`, where SiLU and both GELUs round to `x` (this also keeps `+∞`
@@ -141,37 +256,59 @@ fn saturate_to_x(x: __m256, v: __m256) -> __m256 {
     _mm256_blendv_ps(v, x, _mm256_cmp_ps::<_CMP_GT_OQ>(x, splat(GELU_CLAMP)))
 }
 
-/// `tanh(x) = −M/(2 + M)`, stage 1 (see `two_stage`): `M = e^−2|x| − 1` as a double word.
+/// `tanh(x) = sign(x)·(1 − E)/(1 + E)` with `E = e^−2|x|`, stage 1 (see `driver`): `E` split
+/// as `s·(1 + r + rw)` by [`exp_split_m1`], `|x|` clamped to 9.1 (tanh rounds to 1 from 9.01).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_expm1(x: __m256) -> (__m256, __m256) {
+pub(super) fn tanh_exp(x: __m256) -> (__m256, __m256, __m256) {
     let z = min_keep_nan(abs(x), 9.1);
-    expm1_double(_mm256_mul_ps(z, splat(-2.0)))
+    exp_split_m1(_mm256_mul_ps(z, splat(-2.0)))
 }
 
-/// tanh, stage 2: `−M/(2 + M)`, one corrected division, sign of `x` restored.
+/// tanh, stage 2: numerator `1 − E = (1 − s) − s·r − s·rw` as a pair (`1 − s` is exact for
+/// `n ≥ −24`, `s·r` and `s·rw` are exact, the first difference is an exact two-sum and
+/// nothing cancels: for small `|x|`, `s = 1` and the numerator is `−r − rw`), denominator
+/// `1 + E` as an exact pair of the once-rounded `E`, one corrected division, sign of `x`
+/// restored.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_finish(x: __m256, (mh, ml): (__m256, __m256)) -> __m256 {
+pub(super) fn tanh_finish(x: __m256, (s, r, rw): (__m256, __m256, __m256)) -> __m256 {
+    let one = splat(1.0);
+    let c = _mm256_sub_ps(one, s);
+    let sr = _mm256_mul_ps(s, r);
+    let num = _mm256_sub_ps(c, sr);
+    let num_lo = _mm256_sub_ps(_mm256_sub_ps(c, num), sr); // exact: |c| ≥ |sr| or c = 0
+    // Renormalised so that `|num_lo| ≤ ulp(num)/2`: the quotient is corrected with a 12-bit
+    // `rcp`, which only works for a correction of the size of a rounding error.
+    let (num, num_lo) = fast_two_sum(num, _mm256_fnmadd_ps(s, rw, num_lo));
+    let e = _mm256_fmadd_ps(s, _mm256_add_ps(r, rw), s);
+    let (d, d_lo) = fast_two_sum(one, e);
+    let q = _mm256_div_ps(num, d);
+    let rem = _mm256_fnmadd_ps(q, d, num);
+    let rem = _mm256_add_ps(rem, num_lo);
+    let rem = _mm256_fnmadd_ps(q, d_lo, rem);
+    let q = _mm256_fmadd_ps(rem, _mm256_rcp_ps(d), q);
     let minus = splat(-0.0);
-    let (dh, dl) = fast_two_sum(splat(2.0), mh);
-    let dl = _mm256_add_ps(dl, ml);
-    let num = _mm256_xor_ps(mh, minus);
-    let q = _mm256_div_ps(num, dh);
-    let r = _mm256_fnmadd_ps(q, dh, num);
-    let r = _mm256_sub_ps(r, ml);
-    let r = _mm256_fnmadd_ps(q, dl, r);
-    let q = _mm256_fmadd_ps(r, _mm256_rcp_ps(dh), q);
     _mm256_or_ps(abs(q), _mm256_and_ps(x, minus))
 }
 
-/// `x < 0 ? alpha·(e^x − 1) : x`, one rounding after the double-word `e^x − 1`.
+/// `x < 0 ? alpha·(e^x − 1) : x`, one rounding after a double-word `e^x − 1`.
+///
+/// `e^a − 1 = (2^n − 1) + 2^n·r + 2^n·rw` from [`exp_split_m1`] (`a` clamped to
+/// `[−18, 0]`): `2^n − 1` is split exactly (`c + cl`), `2^n·r` and `2^n·rw` are exact, and
+/// `c + 2^n·r` is an exact two-sum (`|c| ≥ |2^n·r|` or `c = 0`), so nothing cancels.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn elu(x: __m256, alpha: __m256) -> __m256 {
     let a = min_keep_nan(max_keep_nan(x, -18.0), 0.0);
-    let (mh, ml) = expm1_double(a);
-    let ev = _mm256_fmadd_ps(alpha, mh, _mm256_mul_ps(alpha, ml));
+    let (s, r, rw) = exp_split_m1(a);
+    let one = splat(1.0);
+    let c = _mm256_sub_ps(s, one);
+    let cl = _mm256_sub_ps(s, _mm256_add_ps(c, one)); // exact (Sterbenz)
+    let sr = _mm256_mul_ps(s, r);
+    let (h, l) = fast_two_sum(c, sr);
+    let l = _mm256_fmadd_ps(s, rw, _mm256_add_ps(l, cl));
+    let ev = _mm256_fmadd_ps(alpha, h, _mm256_mul_ps(alpha, l));
     let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_setzero_ps());
     _mm256_blendv_ps(x, ev, neg)
 }
@@ -182,11 +319,12 @@ pub(super) fn elu(x: __m256, alpha: __m256) -> __m256 {
 /// `u = 2t/(t + L) − 1` keeps `u + 1` accurate for small `t`; `F`, `p·F`, `x·p·F` and
 /// `1 + 2t` are carried as exact pairs into one corrected division, so the error is that of
 /// `p`, of the polynomial, and one rounding.
+///
+/// Stage 1 (see `driver`): `e^(−x²/2) = p·s·2^−64` and `u`; the state is `(p, s, u)`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn gelu(x: __m256) -> __m256 {
-    let m = max_keep_nan(x, -GELU_CLAMP);
-    let xc = min_keep_nan(m, GELU_CLAMP);
+pub(super) fn gelu_exp(x: __m256) -> (__m256, __m256, __m256) {
+    let xc = min_keep_nan(max_keep_nan(x, -GELU_CLAMP), GELU_CLAMP);
     let sq = _mm256_mul_ps(xc, xc);
     let sq_lo = _mm256_fmsub_ps(xc, xc, sq);
     let neg_half = splat(-0.5);
@@ -195,8 +333,20 @@ pub(super) fn gelu(x: __m256) -> __m256 {
     let t = _mm256_mul_ps(abs(xc), splat(core::f32::consts::FRAC_1_SQRT_2));
     let two_t = _mm256_add_ps(t, t);
     let l = splat(erfcx_fit::L as f32);
+    let u = _mm256_sub_ps(_mm256_div_ps(two_t, _mm256_add_ps(t, l)), splat(1.0));
+    (p, s, u)
+}
+
+/// GELU, stage 2: the `erfcx` polynomial in stage 1's `u`, the pairs and the corrected
+/// division (see [`gelu_exp`]).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn gelu_finish(x: __m256, (p, s, u): (__m256, __m256, __m256)) -> __m256 {
+    let m = max_keep_nan(x, -GELU_CLAMP);
+    let xc = min_keep_nan(m, GELU_CLAMP);
+    let t = _mm256_mul_ps(abs(xc), splat(core::f32::consts::FRAC_1_SQRT_2));
+    let two_t = _mm256_add_ps(t, t);
     let one = splat(1.0);
-    let u = _mm256_sub_ps(_mm256_div_ps(two_t, _mm256_add_ps(t, l)), one);
     let c = &erfcx_fit::F_COEFFS;
     let mut g = splat(c[0] as f32);
     let mut i = 1;
@@ -225,11 +375,12 @@ pub(super) fn gelu(x: __m256) -> __m256 {
     saturate_to_x(x, _mm256_blendv_ps(pos, v, x))
 }
 
-/// `x·sigmoid(w)`, `w = x·(K1 + K3·x²)` evaluated as a double word so the exponential of a
-/// large `|w|` does not magnify its rounding.
+/// tanh-form GELU `x·sigmoid(w)`, `w = x·(K1 + K3·x²)` evaluated as a double word so the
+/// exponential of a large `|w|` does not magnify its rounding. Stage 1 (see `driver`): `w`
+/// and `e^−|w| = p·s·2^−64`; the state is `(p, s, wh)`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn gelu_tanh(x: __m256) -> __m256 {
+pub(super) fn gelu_tanh_exp(x: __m256) -> (__m256, __m256, __m256) {
     let m = max_keep_nan(x, -GELU_CLAMP);
     let xc = min_keep_nan(m, GELU_CLAMP);
     let sq = _mm256_mul_ps(xc, xc);
@@ -245,5 +396,14 @@ pub(super) fn gelu_tanh(x: __m256) -> __m256 {
     let cl = _mm256_add_ps(cl, _mm256_add_ps(p1l, splat(GELU_TANH_K1_LO)));
     let wh = _mm256_mul_ps(xc, ch);
     let wl = _mm256_fmadd_ps(xc, cl, _mm256_fmsub_ps(xc, ch, wh));
-    saturate_to_x(x, times_sigmoid(m, wh, Some(wl)))
+    let (p, s) = exp_minus_abs_parts(wh, Some(wl));
+    (p, s, wh)
+}
+
+/// tanh-form GELU, stage 2: `m·sigmoid(w)` with `m = max(x, −20)`, `x` itself above 20.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn gelu_tanh_finish(x: __m256, (p, s, wh): (__m256, __m256, __m256)) -> __m256 {
+    let m = max_keep_nan(x, -GELU_CLAMP);
+    saturate_to_x(x, times_sigmoid(m, wh, (p, s)))
 }

@@ -1,44 +1,58 @@
-//! Softmax of one row in three passes: maximum (with NaN detection), `e^(x − max)` stored and
-//! summed in f64, scale by the f32-rounded reciprocal of the sum.
+//! Softmax of one row in three passes: maximum, `e^(x − max)` stored and summed in f64
+//! (a NaN entry shows up as a NaN sum), scale by the f32-rounded reciprocal of the sum.
 #![deny(unsafe_code)]
 
 use core::arch::x86_64::*;
 
 use super::memory;
-use super::vector_math::{exp_parts, ldexp, max_keep_nan, splat, two_sum};
+use super::vector_math::{
+    any_lane, exp_pair_in_range, exp_parts, ldexp, max_keep_nan, splat, two_sum,
+};
 use crate::softmax_limits;
 
-/// Maximum over the non-NaN entries, and whether a NaN was seen.
+/// Maximum over the non-NaN entries (−∞ for an empty or all-NaN row). NaN entries are not
+/// looked for here: they make the exponential pass's sum NaN, which the caller checks.
 #[target_feature(enable = "avx2,fma")]
-fn row_max(data: &[f32]) -> (f32, bool) {
+fn row_max(data: &[f32]) -> f32 {
     let (chunks, tail) = data.as_chunks::<8>();
     let mut acc = splat(f32::NEG_INFINITY);
-    let mut nan = _mm256_setzero_ps();
     for c in chunks {
-        let v = memory::load(c);
-        // `maxps` returns the second operand on NaN: a NaN `v` leaves `acc` unchanged.
-        acc = _mm256_max_ps(v, acc);
-        nan = _mm256_or_ps(nan, _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+        // `maxps` returns the second operand on NaN: a NaN entry leaves `acc` unchanged.
+        acc = _mm256_max_ps(memory::load(c), acc);
     }
     let mut lanes = [0.0f32; 8];
     memory::store(&mut lanes, acc);
     let mut max = f32::NEG_INFINITY;
-    let mut saw_nan = _mm256_movemask_ps(nan) != 0;
     for &x in lanes.iter().chain(tail) {
-        saw_nan |= x.is_nan();
         if x > max {
             max = x;
         }
     }
-    (max, saw_nan)
+    max
 }
 
 /// `e^(x − max)` with the difference kept as an exact pair, so large `|x − max|` does not
 /// magnify its rounding. Padding lanes of −∞ give +0.
+///
+/// A chunk whose differences all lie in `[−87, 0]` (the common case) takes
+/// [`exp_pair_in_range`]: no clamps and one exact power-of-two multiplication, the same bits
+/// as the careful [`exp_shifted_any`] there.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn exp_shifted(x: __m256, neg_max: __m256) -> __m256 {
     let (dh, dl) = two_sum(x, neg_max);
+    if any_lane(_mm256_cmp_ps::<_CMP_NGE_UQ>(dh, splat(-87.0))) {
+        exp_shifted_any(dh, dl)
+    } else {
+        exp_pair_in_range(dh, dl)
+    }
+}
+
+/// [`exp_shifted`] for any lane (NaN, −∞, or far below the maximum).
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn exp_shifted_any(dh: __m256, dl: __m256) -> __m256 {
     // `dl` is NaN only when `dh` is ±∞ or NaN; then it must not matter: clamp it (NaN → −1).
     let dl = _mm256_min_ps(_mm256_max_ps(dl, splat(-1.0)), splat(1.0));
     let dh = max_keep_nan(dh, -104.0);
@@ -121,27 +135,42 @@ fn scale_pass(data: &mut [f32], scale: f32) {
     }
 }
 
+/// Whether the row holds a NaN (only asked on the rare rows whose maximum is not finite).
+fn has_nan(data: &[f32]) -> bool {
+    data.iter().any(|x| x.is_nan())
+}
+
 /// Softmax of the row `input` into `output`; lengths already checked.
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn softmax_row(input: &[f32], output: &mut [f32]) {
-    let (max, saw_nan) = row_max(input);
-    if input.is_empty() || saw_nan || !max.is_finite() {
+    let max = row_max(input);
+    if input.is_empty() || !max.is_finite() {
         output.copy_from_slice(input);
-        softmax_limits::apply(output, max, saw_nan);
+        softmax_limits::apply(output, max, has_nan(output));
         return;
     }
     let sum = exp_pass(input, output, max);
+    if sum.is_nan() {
+        // Only a NaN entry makes the sum NaN (finite maximum): the row's result is all NaN.
+        softmax_limits::apply(output, max, true);
+        return;
+    }
     scale_pass(output, (1.0 / sum) as f32);
 }
 
 /// Softmax of the row `data`, in place.
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn softmax_row_inplace(data: &mut [f32]) {
-    let (max, saw_nan) = row_max(data);
-    if data.is_empty() || saw_nan || !max.is_finite() {
-        softmax_limits::apply(data, max, saw_nan);
+    let max = row_max(data);
+    if data.is_empty() || !max.is_finite() {
+        softmax_limits::apply(data, max, has_nan(data));
         return;
     }
     let sum = exp_pass_inplace(data, max);
+    if sum.is_nan() {
+        // Only a NaN entry makes the sum NaN (finite maximum): the row's result is all NaN.
+        softmax_limits::apply(data, max, true);
+        return;
+    }
     scale_pass(data, (1.0 / sum) as f32);
 }

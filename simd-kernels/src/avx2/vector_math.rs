@@ -74,6 +74,89 @@ pub(super) fn ldexp(v: __m256, n: __m256i) -> __m256 {
     _mm256_mul_ps(_mm256_mul_ps(v, s1), s2)
 }
 
+/// The one Cody–Waite range reduction of the exponentials: `n = round(a·log2 e)` by adding
+/// `magic` (1.5·2^23 plus a bias) inside an FMA, so the low mantissa bits of the returned `t`
+/// hold `n + bias`; `nf` is `n` as an f32 and `rh = a − n·LN2_HI` is exact. The rest of the
+/// argument is `−n·LN2_LO` (and any low part of `a`): callers add it as they need.
+///
+/// No `a·log2e` is a tie between two integers (`log2e` has an odd 24-bit significand), so
+/// every bias gives the same `n`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn round_reduce(a: __m256, magic: f32) -> (__m256, __m256, __m256) {
+    let magic = splat(magic);
+    let t = _mm256_fmadd_ps(a, splat(core::f32::consts::LOG2_E), magic);
+    let nf = _mm256_sub_ps(t, magic);
+    let rh = _mm256_fnmadd_ps(nf, splat(LN2_HI), a);
+    (t, nf, rh)
+}
+
+/// `r = a − n·ln2` from [`round_reduce`]'s `(nf, rh)`: absolute error below 2^−25.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn reduced(nf: __m256, rh: __m256) -> __m256 {
+    _mm256_fnmadd_ps(nf, splat(LN2_LO), rh)
+}
+
+/// The f32 `2^(k − bias)` from a `t` of [`round_reduce`] whose low 9 bits hold `k ∈ [1, 254]`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn pow2_bits(t: __m256) -> __m256 {
+    _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)))
+}
+
+/// 1.5·2^23 + 127: [`round_reduce`] with this magic gives `2^n` through [`pow2_bits`].
+const POW2_MAGIC: f32 = 12_583_039.0;
+
+/// `p·2^n` for a normal `p` and a normal product, by an integer add of `n_field = n << 23`
+/// to the exponent field: exact, and no FMA-pipe µop.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn times_pow2(p: __m256, n_field: __m256i) -> __m256 {
+    _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), n_field))
+}
+
+/// `n << 23` (two's complement) from a `t` of [`round_reduce`] with [`ROUND_MAGIC`]: the low
+/// 9 bits of `t` hold `n` modulo 512 and the rest shifts out.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn exponent_field(t: __m256) -> __m256i {
+    _mm256_slli_epi32::<23>(_mm256_castps_si256(t))
+}
+
+/// Whether any lane of the comparison mask `m` is set.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn any_lane(m: __m256) -> bool {
+    _mm256_movemask_ps(m) != 0
+}
+
+/// Mask of the lanes that are NaN or have `|x| > limit`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn outside(x: __m256, limit: f32) -> __m256 {
+    _mm256_cmp_ps::<_CMP_NLE_UQ>(abs(x), splat(limit))
+}
+
+/// `e^a` for `|a| ≤ 87` (normal results), as `p·2^n` exactly (an exponent-field add): the
+/// same bits as [`exp_parts`] followed by [`ldexp`] give for those lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_in_range(a: __m256) -> __m256 {
+    let (t, nf, rh) = round_reduce(a, ROUND_MAGIC);
+    times_pow2(exp_poly(reduced(nf, rh)), exponent_field(t))
+}
+
+/// `e^(a + a_lo)` for `|a| ≤ 87` and `|a_lo| ≤ 2^−20·|a|` (normal results) as `p·2^n` with one
+/// exact multiplication: the same bits as [`exp_parts`] followed by [`ldexp`] give there.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_pair_in_range(a: __m256, a_lo: __m256) -> __m256 {
+    let (t, nf, rh) = round_reduce(a, ROUND_MAGIC);
+    let r = _mm256_add_ps(reduced(nf, rh), a_lo);
+    times_pow2(exp_poly(r), exponent_field(t))
+}
+
 /// Splits `e^(a_hi + a_lo) = p·2^n` with `p ∈ [0.70, 1.42]`, for `a_hi ∈ [−110, 89]` (callers
 /// clamp; NaN propagates into `p`) and `|a_lo| ≤ 2^−20·|a_hi|`.
 ///
@@ -83,19 +166,25 @@ pub(super) fn ldexp(v: __m256, n: __m256i) -> __m256 {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp_parts(a_hi: __m256, a_lo: __m256) -> (__m256, __m256i) {
-    let magic = splat(ROUND_MAGIC);
-    let t = _mm256_fmadd_ps(a_hi, splat(core::f32::consts::LOG2_E), magic);
-    let n_f = _mm256_sub_ps(t, magic);
-    let n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
-    let r = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a_hi);
-    let r = _mm256_fnmadd_ps(n_f, splat(LN2_LO), r);
-    let r = _mm256_add_ps(r, a_lo);
+    let (t, nf, rh) = round_reduce(a_hi, ROUND_MAGIC);
+    let n = _mm256_sub_epi32(
+        _mm256_castps_si256(t),
+        _mm256_castps_si256(splat(ROUND_MAGIC)),
+    );
+    let r = _mm256_add_ps(reduced(nf, rh), a_lo);
     (exp_poly(r), n)
 }
 
-/// 1.5·2^23 + 191: after `fma(a, log2e, SCALED_MAGIC)` the low 9 mantissa bits hold `n + 191`,
-/// so shifting the bits left by 23 gives the f32 `2^(n + 64)` directly.
+/// 1.5·2^23 + 191: after [`round_reduce`] the low 9 mantissa bits hold `n + 191`, so
+/// [`pow2_bits`] gives the f32 `2^(n + 64)` directly.
 const SCALED_MAGIC: f32 = 12_583_103.0;
+
+/// `n << 23` from the `s = 2^(n + 64)` of [`exp_nonpositive_parts`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exponent_field_of_scaled(s: __m256) -> __m256i {
+    _mm256_sub_epi32(_mm256_castps_si256(s), _mm256_set1_epi32(191 << 23))
+}
 /// 2^−64: the factor that brings `p·2^(n+64)` back to `e^a`.
 pub(super) const TWO_POW_M64: f32 = f32::from_bits(0x1f80_0000);
 
@@ -110,16 +199,12 @@ pub(super) const TWO_POW_M64: f32 = f32::from_bits(0x1f80_0000);
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn exp_nonpositive_parts(a_hi: __m256, a_lo: Option<__m256>) -> (__m256, __m256) {
-    let magic = splat(SCALED_MAGIC);
-    let t = _mm256_fmadd_ps(a_hi, splat(core::f32::consts::LOG2_E), magic);
-    let n_f = _mm256_sub_ps(t, magic);
-    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)));
-    let r = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a_hi);
-    let mut r = _mm256_fnmadd_ps(n_f, splat(LN2_LO), r);
+    let (t, nf, rh) = round_reduce(a_hi, SCALED_MAGIC);
+    let mut r = reduced(nf, rh);
     if let Some(lo) = a_lo {
         r = _mm256_add_ps(r, lo);
     }
-    (exp_poly(r), scale)
+    (exp_poly(r), pow2_bits(t))
 }
 
 /// `e^r` for `|r| ≤ ln2/2 + 0.002`: `1 + r·q(r)` with `q` the degree-5 Chebyshev fit of
@@ -137,6 +222,28 @@ fn exp_poly(r: __m256) -> __m256 {
     _mm256_fmadd_ps(q, r, splat(1.0))
 }
 
+/// `e^a = s·(1 + r + rw)` for `a ∈ [−18.5, 0]` (NaN propagates into `r`), with `s = 2^n`
+/// (`n ∈ [−27, 0]`) and `e^r − 1 = r + rw` for the reduced `|r| ≤ ln2/2` as an unevaluated
+/// pair: `rw = r·w`, `w = r·q(r)`, `q` the Taylor polynomial of `(e^r − 1 − r)/r²` to `r^6/8!`
+/// (truncation below 2^−30 relative). For `n = 0` the reduction is exact (`r = a`), so small
+/// arguments keep their relative accuracy, and `|rw| ≤ 0.18·|r|`, so the roundings of `w`
+/// and `rw` reach `e^r − 1` damped five-fold: the pair is good to about 0.15 ULP.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_split_m1(a: __m256) -> (__m256, __m256, __m256) {
+    let (t, nf, rh) = round_reduce(a, POW2_MAGIC);
+    let r = reduced(nf, rh);
+    let mut q = splat(1.0 / 40320.0);
+    q = _mm256_fmadd_ps(q, r, splat(1.0 / 5040.0));
+    q = _mm256_fmadd_ps(q, r, splat(1.0 / 720.0));
+    q = _mm256_fmadd_ps(q, r, splat(1.0 / 120.0));
+    q = _mm256_fmadd_ps(q, r, splat(1.0 / 24.0));
+    q = _mm256_fmadd_ps(q, r, splat(1.0 / 6.0));
+    q = _mm256_fmadd_ps(q, r, splat(0.5));
+    let rw = _mm256_mul_ps(r, _mm256_mul_ps(r, q));
+    (pow2_bits(t), r, rw)
+}
+
 /// `num / d` corrected for the rounding of the quotient and for the low parts `num_lo` and
 /// `d_lo` of the exact numerator and denominator (`d ∈ [1, 2]`): one `vdivps`, the exact
 /// residual by FMA, and a correction through the 12-bit `vrcpps`. The residual is formed
@@ -151,45 +258,9 @@ pub(super) fn corrected_div(num: __m256, num_lo: __m256, d: __m256, d_lo: __m256
     _mm256_fnmadd_ps(rn, _mm256_rcp_ps(d), q)
 }
 
-/// `e^a − 1 = hi + lo` (double word, relative error ≈ 2^−29) for `a ∈ [−18.5, 0]`; NaN
-/// propagates into `hi`.
-///
-/// `a = n·ln2 + r`; `e^r − 1 = r + r²/2 + r³·P(r)` with `r²` split exactly by FMA; then
-/// `e^a − 1 = (2^n − 1) + 2^n·(e^r − 1)` where `2^n − 1` is split exactly, so nothing
-/// cancels and `hi + lo` keeps ≈ 29 good bits even when the result is near −1.
+/// A zero vector (initial stage state).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn expm1_double(a: __m256) -> (__m256, __m256) {
-    let magic = splat(ROUND_MAGIC);
-    let t = _mm256_fmadd_ps(a, splat(core::f32::consts::LOG2_E), magic);
-    let n_f = _mm256_sub_ps(t, magic);
-    let n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(magic));
-    let rh = _mm256_fnmadd_ps(n_f, splat(LN2_HI), a); // exact
-    let tl = _mm256_mul_ps(n_f, splat(-LN2_LO)); // r = rh + tl, |tl| < 6e-8
-    let r2h = _mm256_mul_ps(rh, rh);
-    let r2l = _mm256_fmsub_ps(rh, rh, r2h);
-    let mut p = splat(1.0 / 40320.0);
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 5040.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 720.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 120.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 24.0));
-    p = _mm256_fmadd_ps(p, rh, splat(1.0 / 6.0));
-    let half = splat(0.5);
-    let (s, e1) = fast_two_sum(rh, _mm256_mul_ps(half, r2h));
-    // lo = e1 + r2l/2 + r2h·rh·P + tl·(1 + rh)
-    let mut lo = _mm256_fmadd_ps(half, r2l, e1);
-    lo = _mm256_fmadd_ps(_mm256_mul_ps(r2h, rh), p, lo);
-    lo = _mm256_add_ps(lo, _mm256_fmadd_ps(tl, rh, tl));
-    // 2^n with n ∈ [−27, 0].
-    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
-        n,
-        _mm256_set1_epi32(127),
-    )));
-    let one = splat(1.0);
-    let ch = _mm256_sub_ps(scale, one);
-    let cl = _mm256_sub_ps(scale, _mm256_add_ps(ch, one)); // exact (Sterbenz)
-    let (hi, e2) = fast_two_sum(ch, _mm256_mul_ps(scale, s));
-    let lo = _mm256_add_ps(e2, _mm256_fmadd_ps(scale, lo, cl));
-    // Renormalise so that |lo| ≤ ulp(hi)/2: callers correct quotients with a 12-bit `rcp`.
-    fast_two_sum(hi, lo)
+pub(super) fn zero() -> __m256 {
+    _mm256_setzero_ps()
 }

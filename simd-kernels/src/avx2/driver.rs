@@ -1,0 +1,204 @@
+//! The one slice driver of the element-wise AVX2 kernels.
+//!
+//! A kernel is given as two stages: `stage1(x) → S` and `stage2(x, S) → y`. A one-stage
+//! kernel has `S = ()` and does everything in stage 2.
+//!
+//! Why stages: one sigmoid vector is a dependency chain of ≈ 50–70 cycles for ≈ 25 µops. Run
+//! chunk after chunk, the µops that wait for their inputs fill the FP scheduler long before
+//! the FMA pipes are busy, so the loop runs at the speed of the chain, not of the pipes.
+//! Running stage 1 for [`BLOCK`] chunks into a small stack array (L1), then stage 2 for the
+//! same chunks, halves the chain each loop sees, and the chunks of a block are independent.
+//!
+//! Every lane gets exactly `stage2(x, stage1(x))`: only the order of work changes, so a lane's
+//! result never depends on its neighbours, its position or the length of the call.
+//!
+//! Memory: unaligned loads and stores of whole `[f32; 8]` chunks. The last `len % 8` elements
+//! are done by one more, overlapping chunk ending at the last element when the slice has at
+//! least 8 (out of place it reads the untouched input again; in place that chunk is loaded
+//! before the main loop overwrites it), and through an 8-lane stack buffer otherwise; nothing
+//! outside the slices is read or written and no masked store (`vmaskmovps`, 42 µops on
+//! Zen 3) is used. Outputs of at least [`STREAMING_MIN_LEN`] elements are aligned to 32 bytes
+//! and written with streaming stores.
+#![deny(unsafe_code)]
+
+use core::arch::x86_64::__m256;
+
+use super::memory;
+
+/// Chunks of 8 lanes per block: 16 × 8 = 128 elements, a stage array of at most 2 KiB.
+const BLOCK: usize = 16;
+
+/// Outputs of at least this many elements (8 MiB) are written with streaming stores, like
+/// `memcpy` does for large copies: at DRAM sizes this saves the read-for-ownership of every
+/// output line (a third of the memory traffic of an out-of-place kernel).
+const STREAMING_MIN_LEN: usize = 2 << 20;
+
+/// Runs `stage1` then `stage2` on the chunks `input` → `output` (same number of chunks),
+/// block by block, storing with `store`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn run_chunks<S: Copy>(
+    input: &[[f32; 8]],
+    output: &mut [[f32; 8]],
+    zero: S,
+    stage1: &impl Fn(__m256) -> S,
+    stage2: &impl Fn(__m256, S) -> __m256,
+    store: impl Fn(&mut [f32; 8], __m256),
+) {
+    if size_of::<S>() == 0 {
+        // One stage: no blocks needed.
+        for (c, o) in input.iter().zip(output.iter_mut()) {
+            let x = memory::load(c);
+            store(o, stage2(x, stage1(x)));
+        }
+        return;
+    }
+    let mut state = [zero; BLOCK];
+    for (i, o) in input.chunks(BLOCK).zip(output.chunks_mut(BLOCK)) {
+        for (c, s) in i.iter().zip(state.iter_mut()) {
+            *s = stage1(memory::load(c));
+        }
+        for ((c, s), o) in i.iter().zip(state.iter()).zip(o.iter_mut()) {
+            store(o, stage2(memory::load(c), *s));
+        }
+    }
+}
+
+/// Fewer than 8 elements, through 8-lane stack buffers padded with +0. Out of line, so the
+/// common path needs no 32-byte-aligned stack frame.
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn short<S>(
+    input: &[f32],
+    output: &mut [f32],
+    stage1: &impl Fn(__m256) -> S,
+    stage2: &impl Fn(__m256, S) -> __m256,
+) {
+    let mut in_buf = [0.0f32; 8];
+    let mut out_buf = [0.0f32; 8];
+    in_buf[..input.len()].copy_from_slice(input);
+    let x = memory::load(&in_buf);
+    memory::store(&mut out_buf, stage2(x, stage1(x)));
+    output.copy_from_slice(&out_buf[..input.len()]);
+}
+
+/// [`short`] in place.
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn short_inplace<S>(
+    data: &mut [f32],
+    stage1: &impl Fn(__m256) -> S,
+    stage2: &impl Fn(__m256, S) -> __m256,
+) {
+    let mut in_buf = [0.0f32; 8];
+    in_buf[..data.len()].copy_from_slice(data);
+    short(&in_buf[..data.len()], data, stage1, stage2);
+}
+
+/// The last chunk of a slice of at least 8 elements.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn last_chunk(data: &[f32]) -> &[f32; 8] {
+    let (_, last) = data.split_last_chunk::<8>().expect("at least 8 elements");
+    last
+}
+
+/// Out of place, cached stores: whole chunks, then the overlapping last chunk.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn map_cached<S: Copy>(
+    input: &[f32],
+    output: &mut [f32],
+    zero: S,
+    stage1: &impl Fn(__m256) -> S,
+    stage2: &impl Fn(__m256, S) -> __m256,
+) {
+    if input.len() < 8 {
+        return short(input, output, stage1, stage2);
+    }
+    let (in_chunks, in_tail) = input.as_chunks::<8>();
+    let (out_chunks, _) = output.as_chunks_mut::<8>();
+    run_chunks(in_chunks, out_chunks, zero, stage1, stage2, |o, v| {
+        memory::store(o, v)
+    });
+    if !in_tail.is_empty() {
+        let x = memory::load(last_chunk(input));
+        let (_, out_last) = output.split_last_chunk_mut::<8>().expect("same length");
+        memory::store(out_last, stage2(x, stage1(x)));
+    }
+}
+
+/// Out of place: `output[i] = stage2(x, stage1(x))` with `x = input[i]`, for
+/// `input.len() == output.len()` (callers check).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn map<S: Copy>(
+    input: &[f32],
+    output: &mut [f32],
+    zero: S,
+    stage1: impl Fn(__m256) -> S,
+    stage2: impl Fn(__m256, S) -> __m256,
+) {
+    debug_assert_eq!(input.len(), output.len());
+    if output.len() < STREAMING_MIN_LEN {
+        return map_cached(input, output, zero, &stage1, &stage2);
+    }
+    let head = output.as_ptr().align_offset(32).min(output.len());
+    let (in_head, in_rest) = input.split_at(head);
+    let (out_head, out_rest) = output.split_at_mut(head);
+    short(in_head, out_head, &stage1, &stage2);
+    let (in_chunks, _) = in_rest.as_chunks::<8>();
+    let (out_chunks, _) = out_rest.as_chunks_mut::<8>();
+    run_chunks(in_chunks, out_chunks, zero, &stage1, &stage2, |o, v| {
+        memory::store_streaming(o, v)
+    });
+    memory::streaming_fence();
+    let n = in_chunks.len() * 8;
+    map_cached(&in_rest[n..], &mut out_rest[n..], zero, &stage1, &stage2);
+}
+
+/// In place: like [`map`] on one slice. Stage 2 reloads each chunk through
+/// [`memory::load_for_inplace`] (no `vmaskmovps`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn map_inplace<S: Copy>(
+    data: &mut [f32],
+    zero: S,
+    stage1: impl Fn(__m256) -> S,
+    stage2: impl Fn(__m256, S) -> __m256,
+) {
+    if data.len() < 8 {
+        return short_inplace(data, &stage1, &stage2);
+    }
+    // The overlapping last chunk is read before the main loop overwrites part of it.
+    let last = memory::load(last_chunk(data));
+    let (chunks, tail) = data.as_chunks_mut::<8>();
+    let has_tail = !tail.is_empty();
+    if size_of::<S>() == 0 {
+        for c in chunks.iter_mut() {
+            let x = memory::load_for_inplace(c);
+            memory::store(c, stage2(x, stage1(x)));
+        }
+    }
+    let mut state = [zero; BLOCK];
+    let blocks = if size_of::<S>() == 0 {
+        &mut [][..]
+    } else {
+        chunks
+    };
+    for block in blocks.chunks_mut(BLOCK) {
+        for (c, s) in block.iter().zip(state.iter_mut()) {
+            *s = stage1(memory::load(c));
+        }
+        for (c, s) in block.iter_mut().zip(state.iter()) {
+            let x = memory::load_for_inplace(c);
+            memory::store(c, stage2(x, *s));
+        }
+    }
+    if has_tail {
+        let (_, out_last) = data
+            .split_last_chunk_mut::<8>()
+            .expect("at least 8 elements");
+        memory::store(out_last, stage2(last, stage1(last)));
+    }
+}
