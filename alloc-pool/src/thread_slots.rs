@@ -81,8 +81,9 @@ impl ThreadSlots {
     }
 }
 
-// SAFETY: a slot index is owned by at most one live thread at a time (claimed by CAS from
-// `false`, released with a Release store only by the owning thread's exit), and a thread never
+// SAFETY: a slot index is owned by at most one live thread at a time, or lent by `try_claim`
+// (claimed by CAS from `false` with Acquire, released with a Release store by the owning
+// thread's exit or by `release_claim`), and a thread never
 // pins re-entrantly (the pool does not allocate while pinned; signal handlers must not use the
 // pool, as documented). Indices are `< MAX_SLOTS`; the pool checks them against `max_cpus`.
 unsafe impl CpuHook for ThreadSlots {
@@ -102,6 +103,18 @@ unsafe impl CpuHook for ThreadSlots {
 
     #[inline]
     fn unpin(_token: ()) {}
+
+    /// Lends a slot no live thread owns (an exited thread's), so the pool can drain it.
+    fn try_claim(i: usize) -> Option<()> {
+        let slot = SLOTS.get(i)?;
+        slot.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| ())
+    }
+
+    fn release_claim(i: usize, _token: ()) {
+        SLOTS[i].store(false, Ordering::Release);
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,14 @@ const CONFIG: Config = Config {
     ..Config::DEFAULT
 };
 
+/// `loom::model` with room for the pool's bookkeeping atomics (statistics, region lookups)
+/// in one execution; preemptions stay bounded by `LOOM_MAX_PREEMPTIONS`.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 20_000;
+    builder.check(f);
+}
+
 fn l() -> Layout {
     Layout::from_size_align(64, 8).unwrap()
 }
@@ -87,7 +95,7 @@ fn churn(pool: &SlabPool<LoomCpu>, tag: u8, rounds: usize) {
 
 #[test]
 fn cache_depot_exchange_two_cpus() {
-    loom::model(|| {
+    model(|| {
         with_pool(|pool| {
             let p2 = pool.clone();
             let t = thread::spawn(move || {
@@ -105,7 +113,7 @@ fn cache_depot_exchange_two_cpus() {
 
 #[test]
 fn cross_thread_free_lands_in_the_freeing_cache() {
-    loom::model(|| {
+    model(|| {
         with_pool(|pool| {
             set_cpu(Some(0));
             // SAFETY: non-zero size; each block is freed exactly once, by the other thread (the
@@ -144,7 +152,7 @@ fn cross_thread_free_lands_in_the_freeing_cache() {
 
 #[test]
 fn uncached_and_cached_threads_share_the_depot() {
-    loom::model(|| {
+    model(|| {
         with_pool(|pool| {
             let p2 = pool.clone();
             let t = thread::spawn(move || {
