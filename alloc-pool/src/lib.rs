@@ -103,7 +103,7 @@ pub use regions::MAX_REGIONS;
 pub use report::{Report, ReportHook, set_report_hook};
 pub use stats::{ClassStats, Stats};
 #[cfg(all(feature = "std", not(loom)))]
-pub use thread_slots::{MAX_SLOTS, ThreadSlots};
+pub use thread_slots::{MAX_EXIT_FLUSH_POOLS, MAX_SLOTS, ThreadSlots};
 
 /// Whether this build checks frees and poisons freed memory (`hardened` feature or debug
 /// assertions).

@@ -318,7 +318,7 @@ fn exhaustion_returns_null_and_everything_comes_back() {
 fn large_request_trims_caches_before_failing() {
     with_pool::<TestCpu, _>(SMALL, 1 << 20, |pool| {
         let l = layout(64, 64);
-        let blocks: Vec<_> = alloc_n(pool, l, 3000);
+        let blocks: Vec<_> = alloc_n(pool, l, if cfg!(miri) { 1100 } else { 3000 });
         assert!(blocks.iter().all(|p| !p.is_null()));
         for &p in &blocks {
             // SAFETY: allocated above with `l`.
@@ -528,22 +528,27 @@ fn a_request_that_can_never_fit_fails_without_touching_the_caches() {
 
 #[test]
 fn every_size_trims_before_failing() {
+    /// Allocates `l` until the first failure; returns the blocks.
+    fn until_null(pool: &SlabPool<TestCpu>, l: Layout) -> Vec<*mut u8> {
+        // SAFETY: non-zero size.
+        core::iter::from_fn(|| Some(unsafe { pool.alloc(l) }).filter(|p| !p.is_null())).collect()
+    }
+    let region = if cfg!(miri) { 1 << 20 } else { 2 << 20 };
     let count_8k = |pool: &SlabPool<TestCpu>| {
-        let blocks = alloc_n(pool, layout(8192, 8), 4096);
-        let n = blocks.iter().take_while(|p| !p.is_null()).count();
-        for &p in &blocks[..n] {
+        let l = layout(8192, 8);
+        let blocks = until_null(pool, l);
+        for &p in &blocks {
             // SAFETY: allocated above.
-            unsafe { pool.dealloc(p, layout(8192, 8)) };
+            unsafe { pool.dealloc(p, l) };
         }
-        n
+        blocks.len()
     };
-    let fresh = with_pool::<TestCpu, _>(SMALL, 1 << 21, count_8k);
-    with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {
+    let fresh = with_pool::<TestCpu, _>(SMALL, region, count_8k);
+    with_pool::<TestCpu, _>(SMALL, region, |pool| {
         let l = layout(4096, 8);
-        let blocks = alloc_n(pool, l, 4096);
-        let n = blocks.iter().take_while(|p| !p.is_null()).count();
-        assert!(n > 100 && n < 4096, "exhausted with 4 KiB objects");
-        for &p in &blocks[..n] {
+        let blocks = until_null(pool, l);
+        assert!(blocks.len() > 100, "exhausted with 4 KiB objects");
+        for &p in &blocks {
             // SAFETY: allocated above.
             unsafe { pool.dealloc(p, l) };
         }
@@ -618,27 +623,59 @@ fn drains_reach_other_cpus_caches() {
 
 #[test]
 fn depots_decay_what_they_did_not_need() {
+    // 8 KiB objects (8 per slab), magazines of 4, a depot of up to 8 magazines.
     let config = Config {
-        depot_decay_period: 8,
+        magazine_size: 4,
+        depot_magazines: 8,
+        depot_decay_period: 4,
         ..SMALL
     };
     with_pool::<NoCpuCache, _>(config, 2 << 20, |pool| {
-        let l = layout(1024, 8);
-        let burst = alloc_n(pool, l, 32 * 32);
+        let l = layout(8192, 8);
+        let burst = alloc_n(pool, l, 32);
         for &p in &burst {
             // SAFETY: allocated above.
             unsafe { pool.dealloc(p, l) };
         }
-        let full = pool.stats().classes[4].slabs_held;
-        // Steady use of one magazine: the depot never dips below ~30 magazines.
-        for _ in 0..64 {
-            let few = alloc_n(pool, l, 32);
+        let full = pool.stats().classes[7].slabs_held;
+        // Steady use of one magazine: the depot never dips below 7 magazines.
+        for _ in 0..8 {
+            let few = alloc_n(pool, l, 4);
             for &p in &few {
                 // SAFETY: allocated above.
                 unsafe { pool.dealloc(p, l) };
             }
         }
-        let after = pool.stats().classes[4].slabs_held;
+        let after = pool.stats().classes[7].slabs_held;
         assert!(after < full, "decay returned slabs: {full} -> {after}");
     });
+}
+
+#[cfg(feature = "std")]
+#[test]
+fn exiting_threads_flush_their_caches() {
+    let config = Config {
+        max_cpus: crate::MAX_SLOTS,
+        depot_magazines: 0,
+        empty_slabs_kept: 0,
+        ..Config::DEFAULT
+    };
+    let pool: &'static SlabPool<crate::ThreadSlots> =
+        std::boxed::Box::leak(std::boxed::Box::new(SlabPool::with_config(config)));
+    let region = std::boxed::Box::leak(std::boxed::Box::new_uninit_slice(1 << 20));
+    pool.init_from_slice(region).unwrap();
+    assert!(pool.flush_on_thread_exit());
+    let l = layout(512, 8);
+    std::thread::spawn(move || {
+        let blocks = alloc_n(pool, l, 40);
+        for &p in &blocks {
+            // SAFETY: allocated above.
+            unsafe { pool.dealloc(p, l) };
+        }
+        assert!(pool.stats().classes[3].slabs_held > 0, "objects cached");
+    })
+    .join()
+    .unwrap();
+    // No depot and no kept slabs: the flushed objects went straight back to the heap.
+    assert_eq!(pool.stats().classes[3].slabs_held, 0);
 }

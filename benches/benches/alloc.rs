@@ -2,7 +2,8 @@
 //! talc and linked_list_allocator, every allocator used as an *instance* through `GlobalAlloc`,
 //! all in the same run.
 //!
-//! Groups (function id = allocator: `zenslab`, `glibc`, `mimalloc`, `jemalloc`, `talc`,
+//! Groups (function id = allocator: `zenslab` (`SlabPool<ThreadSlots>`), `zenslab_default`
+//! (`SlabPool::new()`, no CPU cache), `glibc`, `mimalloc`, `jemalloc`, `talc`,
 //! `linked_list`):
 //! - `alloc/pair/<size>` (align 8) and `alloc/pair/<size>a<align>`: one alloc + free.
 //! - `alloc/free_<lifo|fifo|random>/<size>`: 1024 allocations of one class, then 1024 frees
@@ -31,6 +32,14 @@ const REGION: usize = 256 << 20;
 
 fn leak_region() -> &'static mut [MaybeUninit<u8>] {
     Box::leak(Box::new_uninit_slice(REGION))
+}
+
+/// The default pool a user gets without choosing a hook: no CPU cache.
+fn zenslab_default() -> &'static SlabPool {
+    static POOL: SlabPool = SlabPool::new();
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| POOL.init_from_slice(leak_region()).expect("pool init"));
+    &POOL
 }
 
 fn zenslab() -> &'static SlabPool<ThreadSlots> {
@@ -77,6 +86,7 @@ fn for_each_allocator(c: &mut Criterion, group: &str, elements: Option<u64>, w: 
         g.throughput(Throughput::Elements(n));
     }
     w.run(&mut g, "zenslab", zenslab());
+    w.run(&mut g, "zenslab_default", zenslab_default());
     w.run(&mut g, "glibc", &System);
     w.run(&mut g, "mimalloc", &mimalloc::MiMalloc);
     w.run(&mut g, "jemalloc", &tikv_jemallocator::Jemalloc);

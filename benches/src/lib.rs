@@ -1,4 +1,5 @@
 //! Shared helpers for the benchmarks.
 
+pub mod fragmentation;
 pub mod report;
 pub mod targets;

@@ -125,3 +125,15 @@ impl<H: CpuHook> SlabPool<H> {
         }
     }
 }
+
+#[cfg(all(feature = "std", not(loom)))]
+impl SlabPool<crate::ThreadSlots> {
+    /// Makes every thread hand its caches of this pool to the depot when it exits (before it
+    /// gives its slot back), so an exited thread's objects serve the others at once. Returns
+    /// `false` if [`MAX_EXIT_FLUSH_POOLS`](crate::MAX_EXIT_FLUSH_POOLS) pools are already
+    /// registered (the caches of exited threads are then still drained by
+    /// [`SlabPool::trim`], which borrows free slots).
+    pub fn flush_on_thread_exit(&'static self) -> bool {
+        crate::thread_slots::register_exit_flush(self)
+    }
+}

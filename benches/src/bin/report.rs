@@ -11,14 +11,17 @@ use std::process::ExitCode;
 use zenslab_benches::report::{Measurement, Tables, load_measurements};
 use zenslab_benches::targets;
 
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
 fn criterion_dir() -> PathBuf {
     if let Some(arg) = std::env::args_os().nth(1) {
         return PathBuf::from(arg);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("criterion")
+    target_dir().join("criterion")
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,9 @@ fn main() -> ExitCode {
     }
     for (family, ms) in &families {
         println!("{}", Tables::new(family, ms).render());
+    }
+    if let Some(table) = zenslab_benches::fragmentation::render(&target_dir()) {
+        println!("{table}");
     }
     println!(
         "{}",
