@@ -59,3 +59,14 @@ unsafe impl CpuHook for NoCpuCache {
     #[inline]
     fn unpin(_token: ()) {}
 }
+
+/// The hook of a [`SlabPool`](crate::SlabPool) whose type names none (`SlabPool::new()`): with
+/// the `std` feature [`ThreadSlots`](crate::ThreadSlots), so the default pool caches per
+/// thread (as safe as `NoCpuCache` on a host: neither may be used from a signal handler);
+/// without it [`NoCpuCache`], since only the embedder knows which CPU runs.
+#[cfg(all(feature = "std", not(loom)))]
+pub type DefaultHook = crate::ThreadSlots;
+/// The hook of a [`SlabPool`](crate::SlabPool) whose type names none: [`NoCpuCache`] without
+/// the `std` feature (only the embedder knows which CPU runs; implement [`CpuHook`]).
+#[cfg(not(all(feature = "std", not(loom))))]
+pub type DefaultHook = NoCpuCache;

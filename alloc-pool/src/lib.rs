@@ -96,7 +96,7 @@ pub use config::Config;
 pub use error::InitError;
 #[cfg(hardened)]
 pub use hardened::POISON;
-pub use hook::{CpuHook, NoCpuCache};
+pub use hook::{CpuHook, DefaultHook, NoCpuCache};
 pub use pool::SlabPool;
 pub use region::REGION_ALIGN;
 pub use regions::MAX_REGIONS;

@@ -161,7 +161,7 @@ pub fn alloc_checks(ms: &[Measurement]) -> Vec<Check> {
         .collect();
     checks.push(ratio_check(
         ms,
-        "default pool (no CPU cache) at least as fast as glibc on pairs, batches, trace",
+        "default pool (SlabPool::new()) at least as fast as glibc on pairs, batches, trace",
         &single_thread,
         "zenslab_default",
         "glibc",

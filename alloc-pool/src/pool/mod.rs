@@ -10,7 +10,7 @@ use crate::cache::CpuClassCache;
 use crate::class::NUM_CLASSES;
 use crate::config::Config;
 use crate::freelist::Links;
-use crate::hook::{CpuHook, NoCpuCache};
+use crate::hook::{CpuHook, DefaultHook};
 use crate::regions::Regions;
 use crate::slab::{ClassCounters, ClassState, SlabLayer};
 use crate::spin::SpinLock;
@@ -47,8 +47,9 @@ macro_rules! eight {
 ///   once, without trimming.
 /// * Before `init` has finished (and after a failed `init`), every allocation fails.
 ///
-/// `H` says which per-CPU cache the caller may use; see [`CpuHook`].
-pub struct SlabPool<H: CpuHook = NoCpuCache> {
+/// `H` says which per-CPU cache the caller may use; see [`CpuHook`]. Without it the pool uses
+/// [`DefaultHook`](crate::DefaultHook): per-thread caches with the `std` feature, none without.
+pub struct SlabPool<H: CpuHook = DefaultHook> {
     config: Config,
     batches: [usize; NUM_CLASSES],
     depot_caps: [usize; NUM_CLASSES],
@@ -143,7 +144,13 @@ impl<H: CpuHook> SlabPool<H> {
     /// The link codec of `class`.
     #[inline(always)]
     fn links(&self, class: usize) -> Links<'_> {
-        Links::new(self.secret.load(Ordering::Relaxed), &self.regions, class)
+        // Only hardened mode encodes links: a plain build does not even load the secret.
+        let secret = if cfg!(hardened) {
+            self.secret.load(Ordering::Relaxed)
+        } else {
+            0
+        };
+        Links::new(secret, &self.regions, class)
     }
 
     fn layer(&self, class: usize) -> SlabLayer<'_> {

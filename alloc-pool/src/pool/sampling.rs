@@ -58,7 +58,15 @@ impl<H: CpuHook> SlabPool<H> {
     /// Raises the class's `peak_live` to the current `live`. Called with the class lock held
     /// (every writer of `peak_live` holds it, so a load and a store suffice).
     pub(super) fn sample_peak_locked(&self, class: usize) {
-        let live = self.sums(class).live();
+        let live = if self.cpus_seen.load(Ordering::Relaxed) == 0 {
+            // No CPU cache in use: the shared counters are the whole count.
+            let c = &self.counters[class];
+            c.uncached_allocs
+                .load(Ordering::Relaxed)
+                .saturating_sub(c.uncached_frees.load(Ordering::Relaxed))
+        } else {
+            self.sums(class).live()
+        };
         let peak = &self.counters[class].peak_live;
         if live > peak.load(Ordering::Relaxed) {
             peak.store(live, Ordering::Relaxed);
