@@ -9,7 +9,8 @@ use crate::class::{NUM_CLASSES, objects_per_slab};
 pub struct Config {
     /// Number of per-CPU cache slots carved from the region at init (default 64). A
     /// [`CpuHook`](crate::CpuHook) index `>= max_cpus` is treated like `None` (no cache).
-    /// Each slot costs `8 × 64` bytes of the region.
+    /// Each slot costs `8 × 128` bytes of the region (per class one cache line of magazines
+    /// and one of counters).
     pub max_cpus: usize,
     /// Objects per magazine (the batch moved between a CPU cache and the depot), default 32.
     /// The effective batch of a class is `min(magazine_size, objects per slab)` (8 for 8 KiB),
@@ -27,12 +28,17 @@ pub struct Config {
     pub empty_slabs_kept: usize,
     /// Full magazines the depot of each class holds (default 32) before it returns further
     /// magazines' objects to their slabs. Larger depots absorb bigger bursts of frees without
-    /// touching the slab layer (32 keeps a burst of 1024 objects of the small classes); the
-    /// memory a depot can hold is `depot_magazines × batch × class size` (with the defaults
-    /// 64 KiB for 64 B … 4 MiB for 4 KiB, 2 MiB for 8 KiB; ≈ 10 MiB over all classes), given
-    /// back by [`SlabPool::trim`](crate::SlabPool::trim), which also runs before a
-    /// fallback-heap request would fail.
+    /// touching the slab layer (32 keeps a burst of 1024 objects of the classes up to 2 KiB);
+    /// the memory a depot can hold is `depot_magazines × batch × class size`: with the
+    /// defaults 64 KiB for 64 B, doubling per class to 2 MiB for 2 KiB, and 2 MiB each for
+    /// 4 KiB (batch 16) and 8 KiB (batch 8), about 7.9 MiB over all classes. The depot gives
+    /// it back through decay (see `depot_decay_period`) and [`SlabPool::trim`](crate::SlabPool::trim),
+    /// which also runs before any request would fail.
     pub depot_magazines: usize,
+    /// Depot exchanges of a class between two decay steps (default 256; 0 = never decay).
+    /// At each step the depot returns to its slabs the magazines it did not dip into during
+    /// the period (its low-water mark), keeping those that hold the prefill.
+    pub depot_decay_period: usize,
 }
 
 impl Config {
@@ -43,6 +49,7 @@ impl Config {
         prefill: [0; NUM_CLASSES],
         empty_slabs_kept: 1,
         depot_magazines: 32,
+        depot_decay_period: 256,
     };
 
     /// Effective magazine size of `class`: `min(magazine_size, objects per slab)`, at least 1.

@@ -3,9 +3,10 @@
 
 use core::fmt;
 
-/// Why [`SlabPool::init`](crate::SlabPool::init) rejected a region. The pool is left
-/// uninitialised (and may be initialised again) after every error except
-/// `AlreadyInitialized`.
+/// Why [`SlabPool::init`](crate::SlabPool::init) or
+/// [`SlabPool::add_region`](crate::SlabPool::add_region) rejected a region. After a failed
+/// `init` (except `AlreadyInitialized`) the pool is uninitialised and may be initialised
+/// again; a failed `add_region` leaves the pool as it was. The region is left unused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitError {
     /// The pool was already initialised (or an initialisation is running on another thread).
@@ -29,6 +30,18 @@ pub enum InitError {
         /// Bytes given.
         got: usize,
     },
+    /// `add_region` before `init` finished.
+    NotInitialized,
+    /// The pool already owns [`MAX_REGIONS`](crate::MAX_REGIONS) regions.
+    TooManyRegions {
+        /// The limit.
+        max: usize,
+    },
+    /// The region overlaps one the pool already owns.
+    Overlaps {
+        /// Start address of the rejected region.
+        addr: usize,
+    },
     /// The region is too small for the configured prefill of this class.
     PrefillExhausted {
         /// Index of the class (0 = 64 B … 7 = 8 KiB).
@@ -50,6 +63,11 @@ impl fmt::Display for InitError {
                     f,
                     "region of {got} bytes is too small, need at least {needed}"
                 )
+            }
+            Self::NotInitialized => f.write_str("pool not initialised"),
+            Self::TooManyRegions { max } => write!(f, "pool already owns {max} regions"),
+            Self::Overlaps { addr } => {
+                write!(f, "region at {addr:#x} overlaps one the pool owns")
             }
             Self::PrefillExhausted { class } => {
                 write!(f, "region too small for the prefill of class {class}")

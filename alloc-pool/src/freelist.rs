@@ -1,7 +1,94 @@
 //! Intrusive lists threaded through free objects (every object is at least 64 bytes, so it
 //! has room for the two words used here: word 0 = next object, word 1 = next magazine).
+//!
+//! Every link word is read and written through a [`Links`] codec. In a plain build it stores
+//! the pointer as is. In hardened mode it stores `next ^ secret ^ address of the word` (the
+//! scheme of Linux SLUB's freelist hardening and mimalloc's encoded free lists), so a stray
+//! write into a free object decodes to an implausible address, and it validates every
+//! decoded pointer (the start of a free object of the class, inside the pool) *before* the
+//! list follows it; a bad link is reported (see [`crate::report`]) instead of followed.
 
+use core::marker::PhantomData;
 use core::ptr;
+
+#[cfg(hardened)]
+use crate::regions::Regions;
+
+/// How link words of one class are encoded and checked (zero-sized in a plain build).
+#[derive(Clone, Copy)]
+pub(crate) struct Links<'a> {
+    #[cfg(hardened)]
+    secret: usize,
+    /// The pool's regions and the class, to validate decoded links (`None`: no validation,
+    /// for lists outside a pool).
+    #[cfg(hardened)]
+    check: Option<(&'a Regions, usize)>,
+    _regions: PhantomData<&'a ()>,
+}
+
+impl<'a> Links<'a> {
+    /// The codec of `class` in a pool with `regions` and link secret `secret`.
+    #[cfg_attr(not(hardened), allow(unused_variables))]
+    #[inline(always)]
+    pub(crate) fn new(secret: usize, regions: &'a crate::regions::Regions, class: usize) -> Self {
+        Self {
+            #[cfg(hardened)]
+            secret,
+            #[cfg(hardened)]
+            check: Some((regions, class)),
+            _regions: PhantomData,
+        }
+    }
+
+    /// A codec that stores links unencoded and checks nothing (lists outside a pool).
+    #[cfg(test)]
+    pub(crate) fn unchecked() -> Self {
+        Self {
+            #[cfg(hardened)]
+            secret: 0,
+            #[cfg(hardened)]
+            check: None,
+            _regions: PhantomData,
+        }
+    }
+
+    /// Writes link `word` (0 or 1) of the free object at `slot` to point at `next`.
+    ///
+    /// # Safety
+    /// `slot` is a free object of at least two words, pointer-aligned, writable through this
+    /// pointer for word `word`.
+    #[inline(always)]
+    pub(crate) unsafe fn write(self, slot: *mut u8, word: usize, next: *mut u8) {
+        let at = slot.cast::<*mut u8>().wrapping_add(word);
+        #[cfg(hardened)]
+        let next = next.map_addr(|a| a ^ self.secret ^ at.addr());
+        // SAFETY: the caller guarantees the word is writable and aligned.
+        unsafe { at.write(next) };
+    }
+
+    /// Reads link `word` of the free object at `slot`; in hardened mode reports a link that
+    /// does not decode to null or to a free object of the class.
+    ///
+    /// # Safety
+    /// `slot` is a free object whose word `word` was written with [`Links::write`] of a codec
+    /// of the same pool and class.
+    #[inline(always)]
+    pub(crate) unsafe fn read(self, slot: *mut u8, word: usize) -> *mut u8 {
+        let at = slot.cast::<*mut u8>().wrapping_add(word);
+        // SAFETY: the caller guarantees the word is readable and was written as a link.
+        let raw = unsafe { at.read() };
+        #[cfg(hardened)]
+        {
+            let next = raw.map_addr(|a| a ^ self.secret ^ at.addr());
+            if let (Some((regions, class)), false) = (self.check, next.is_null()) {
+                crate::hardened::check_link(regions, slot, next, class);
+            }
+            next
+        }
+        #[cfg(not(hardened))]
+        raw
+    }
+}
 
 /// A LIFO list of free objects with its length (a magazine, or a partial batch).
 #[derive(Debug)]
@@ -21,13 +108,11 @@ impl Batch {
     ///
     /// # Safety
     /// `obj` is a free object of at least two words, aligned for a pointer, writable, and not
-    /// in any list.
+    /// in any list; the list was built with the same `links`.
     #[inline]
-    pub(crate) unsafe fn push(&mut self, obj: *mut u8) {
-        // SAFETY: the caller guarantees `obj` is writable, aligned and free.
-        unsafe { obj.cast::<*mut u8>().write(self.head) };
-        self.head = obj;
-        self.count += 1;
+    pub(crate) unsafe fn push(&mut self, links: Links<'_>, obj: *mut u8) {
+        // SAFETY: forwarded: `obj` is writable and free, `link` is its address.
+        unsafe { self.push_linked(links, obj, obj) }
     }
 
     /// Pushes `obj`, writing its link word through `link` (the same address, possibly with the
@@ -35,11 +120,11 @@ impl Batch {
     ///
     /// # Safety
     /// As [`Batch::push`], and `link` is `obj`'s address, valid for writing one pointer.
-    #[inline]
-    pub(crate) unsafe fn push_linked(&mut self, obj: *mut u8, link: *mut u8) {
+    #[inline(always)]
+    pub(crate) unsafe fn push_linked(&mut self, links: Links<'_>, obj: *mut u8, link: *mut u8) {
         debug_assert_eq!(obj.addr(), link.addr());
         // SAFETY: the caller guarantees `link` is writable, aligned and free.
-        unsafe { link.cast::<*mut u8>().write(self.head) };
+        unsafe { links.write(link, 0, self.head) };
         self.head = obj;
         self.count += 1;
     }
@@ -47,14 +132,13 @@ impl Batch {
     /// Pops an object, or returns null when empty.
     ///
     /// # Safety
-    /// Every object in the list is still free and was pushed with [`Batch::push`] (its word 0
-    /// holds the next object).
-    #[inline]
-    pub(crate) unsafe fn pop(&mut self) -> *mut u8 {
+    /// Every object in the list is still free and was pushed with the same `links`.
+    #[inline(always)]
+    pub(crate) unsafe fn pop(&mut self, links: Links<'_>) -> *mut u8 {
         let head = self.head;
         if !head.is_null() {
             // SAFETY: `head` is a free object of this list; word 0 is its link.
-            self.head = unsafe { head.cast::<*mut u8>().read() };
+            self.head = unsafe { links.read(head, 0) };
             self.count -= 1;
         }
         head
@@ -85,11 +169,12 @@ impl MagazineStack {
     /// Pushes a non-empty magazine.
     ///
     /// # Safety
-    /// `mag` is a non-empty list of free objects not in any other list.
-    pub(crate) unsafe fn push(&mut self, mag: Batch) {
+    /// `mag` is a non-empty list of free objects not in any other list, built with `links`,
+    /// as is the stack.
+    pub(crate) unsafe fn push(&mut self, links: Links<'_>, mag: Batch) {
         debug_assert!(!mag.head.is_null());
         // SAFETY: the head object is free and has a second word (objects are >= 64 bytes).
-        unsafe { mag.head.cast::<*mut u8>().add(1).write(self.head) };
+        unsafe { links.write(mag.head, 1, self.head) };
         self.head = mag.head;
         self.len += 1;
     }
@@ -98,14 +183,15 @@ impl MagazineStack {
     /// size), or `None` when empty.
     ///
     /// # Safety
-    /// The stack was built with [`MagazineStack::push`] of magazines of `count` objects.
-    pub(crate) unsafe fn pop(&mut self, count: usize) -> Option<Batch> {
+    /// The stack was built with [`MagazineStack::push`] of magazines of `count` objects, with
+    /// the same `links`.
+    pub(crate) unsafe fn pop(&mut self, links: Links<'_>, count: usize) -> Option<Batch> {
         let head = self.head;
         if head.is_null() {
             return None;
         }
         // SAFETY: `head` heads a magazine in this stack; word 1 links the next magazine.
-        self.head = unsafe { head.cast::<*mut u8>().add(1).read() };
+        self.head = unsafe { links.read(head, 1) };
         self.len -= 1;
         Some(Batch { head, count })
     }
@@ -117,6 +203,7 @@ mod tests {
 
     #[test]
     fn batch_is_lifo_and_magazines_keep_their_objects() {
+        let links = Links::unchecked();
         let mut storage = [[0usize; 8]; 4];
         let objs: std::vec::Vec<*mut u8> =
             storage.iter_mut().map(|o| o.as_mut_ptr().cast()).collect();
@@ -124,18 +211,18 @@ mod tests {
         // SAFETY: each object is a distinct, aligned 64-byte array owned by this test.
         unsafe {
             for &o in &objs {
-                b.push(o);
+                b.push(links, o);
             }
             assert_eq!(b.count, 4);
             let mut stack = MagazineStack::EMPTY;
-            stack.push(b.take());
+            stack.push(links, b.take());
             assert!(b.head.is_null());
-            let mut m = stack.pop(4).unwrap();
-            assert!(stack.pop(4).is_none());
+            let mut m = stack.pop(links, 4).unwrap();
+            assert!(stack.pop(links, 4).is_none());
             for &o in objs.iter().rev() {
-                assert_eq!(m.pop(), o);
+                assert_eq!(m.pop(links), o);
             }
-            assert!(m.pop().is_null());
+            assert!(m.pop(links).is_null());
             assert_eq!(m.count, 0);
         }
     }

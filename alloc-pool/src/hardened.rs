@@ -1,101 +1,189 @@
 //! Hardened mode (`hardened` feature or debug assertions): an allocation bit per object in its
-//! slab descriptor, checked on every hand-out and free, and poisoning of freed objects.
+//! slab descriptor, checked on every hand-out, free and reallocation; validation of every
+//! decoded free-list link (see [`crate::freelist::Links`]); poisoning of free objects, checked
+//! when an object is handed out again. Every finding goes to [`fatal`], which never returns
+//! or unwinds.
 
 use crate::class::{SLAB_SIZE, class_size};
-use crate::slab::{NO_CLASS, Region};
+use crate::regions::Regions;
+use crate::report::fatal;
+use crate::slab::{NO_CLASS, SlabDesc};
 use crate::sync::Ordering;
 
-/// Byte written over freed objects (after the two link words).
+/// Byte written over free objects (after the two link words).
 pub const POISON: u8 = 0xA5;
 
-/// Bit position of `obj` in its slab's bitmap, after validating that `obj` is the start of an
-/// object of `class` in a slab of that class. Panics naming the address and class otherwise.
-fn locate(region: &Region, obj: *mut u8, class: usize, what: &str) -> (usize, usize) {
+/// Bytes at the start of a free object used by the list links (not poisoned).
+const LINK_BYTES: usize = 2 * core::mem::size_of::<usize>();
+
+/// The descriptor and bit of `addr`, after validating that it starts an object of `class` in
+/// a slab of that class; otherwise reports `what` (or the more precise fault found).
+fn locate<'a>(
+    regions: &'a Regions,
+    addr: usize,
+    class: usize,
+    foreign: &'static str,
+) -> (&'a SlabDesc, usize) {
     let size = class_size(class);
-    let addr = obj.addr();
-    let Some(idx) = region.slab_index(addr) else {
-        panic!(
-            "alloc-pool: {what} of {addr:#x} as class {size} B: the pool does not own this pointer"
-        );
+    let Some((_, d)) = regions.slab_of(addr) else {
+        fatal(addr, size, foreign)
     };
-    // SAFETY: `slab_index` checked the bound; the region is initialised (we got it from the pool).
-    let d = unsafe { region.desc(idx) };
     let owner = d.class.load(Ordering::Acquire);
     if owner == NO_CLASS {
-        panic!(
-            "alloc-pool: {what} of {addr:#x} as class {size} B: the pool does not own this pointer (no slab there)"
-        );
+        fatal(addr, size, foreign)
     }
     if owner as usize != class {
-        panic!(
-            "alloc-pool: {what} of {addr:#x} as class {size} B, but it lies in a slab of class {} B (wrong layout?)",
-            class_size(owner as usize)
-        );
+        fatal(
+            addr,
+            class_size(owner as usize),
+            "free or reallocation with the layout of another class (the class named is the block's)",
+        )
     }
     let offset = addr % SLAB_SIZE;
     if !offset.is_multiple_of(size) {
-        panic!("alloc-pool: {what} of {addr:#x} as class {size} B: not the start of an object");
+        fatal(addr, size, "pointer into the middle of an object")
     }
-    (idx, offset / size)
+    (d, offset / size)
 }
 
-/// Marks `obj` as handed out. Panics if it already was (the pool's free lists are corrupted,
-/// e.g. by a write after free into a cached object).
-pub(crate) fn on_alloc(region: &Region, obj: *mut u8, class: usize) {
-    let (idx, bit) = locate(region, obj, class, "allocation");
-    // SAFETY: `locate` validated the index.
-    let d = unsafe { region.desc(idx) };
-    let mask = 1u64 << (bit % 64);
-    let old = d.bits[bit / 64].fetch_or(mask, Ordering::Relaxed);
-    if old & mask != 0 {
-        panic!(
-            "alloc-pool: object {:#x} of class {} B handed out twice: free lists corrupted (use after free?)",
+fn bit_of(d: &SlabDesc, bit: usize) -> (&crate::sync::AtomicU64, u64) {
+    (&d.bits[bit / 64], 1u64 << (bit % 64))
+}
+
+/// Checks that `next`, just decoded from a link word of the free object `slot`, is a free
+/// object of `class`; reports a corrupted link otherwise (before anything follows it).
+pub(crate) fn check_link(regions: &Regions, slot: *mut u8, next: *mut u8, class: usize) {
+    let size = class_size(class);
+    let bad = || {
+        fatal(
+            slot.addr(),
+            size,
+            "corrupted free-list link (write after free?)",
+        )
+    };
+    let Some((_, d)) = regions.slab_of(next.addr()) else {
+        bad()
+    };
+    if d.class.load(Ordering::Acquire) as usize != class
+        || !(next.addr() % SLAB_SIZE).is_multiple_of(size)
+    {
+        bad()
+    }
+    let (word, mask) = bit_of(d, (next.addr() % SLAB_SIZE) / size);
+    if word.load(Ordering::Relaxed) & mask != 0 {
+        bad()
+    }
+}
+
+/// Poisons a freshly carved object past its link words.
+pub(crate) fn poison_fresh(obj: *mut u8, size: usize) {
+    // SAFETY: `obj` starts a free `size`-byte object of the pool (the caller carved it).
+    unsafe { obj.add(LINK_BYTES).write_bytes(POISON, size - LINK_BYTES) };
+}
+
+/// Marks `obj` as handed out after checking it is free and still poisoned.
+pub(crate) fn on_alloc(regions: &Regions, obj: *mut u8, class: usize) {
+    let size = class_size(class);
+    let (d, bit) = locate(
+        regions,
+        obj.addr(),
+        class,
+        "free list holds a foreign pointer",
+    );
+    let (word, mask) = bit_of(d, bit);
+    if word.fetch_or(mask, Ordering::Relaxed) & mask != 0 {
+        fatal(
             obj.addr(),
-            class_size(class)
-        );
+            size,
+            "object handed out twice (free lists corrupted)",
+        )
+    }
+    // Word by word: objects are aligned to their class size (>= 64), so the tail after the
+    // link words is 8-byte aligned and a whole number of words.
+    // SAFETY: `obj` is a `size`-byte object of the pool that was free until now.
+    let tail = unsafe {
+        core::slice::from_raw_parts(obj.add(LINK_BYTES).cast::<u64>(), (size - LINK_BYTES) / 8)
+    };
+    // Under Miri (which interprets every word) only the first words are checked.
+    let checked = if cfg!(miri) {
+        &tail[..tail.len().min(6)]
+    } else {
+        tail
+    };
+    if checked
+        .iter()
+        .any(|&w| w != u64::from_ne_bytes([POISON; 8]))
+    {
+        fatal(
+            obj.addr(),
+            size,
+            "free object overwritten (write after free)",
+        )
     }
 }
 
-/// Validates a free of `obj` as `class` and marks it free; panics on a double free or a
+/// Checks that `obj` is a live object of `class` (before a reallocation).
+pub(crate) fn check_live(regions: &Regions, obj: *mut u8, class: usize) {
+    let (d, bit) = locate(
+        regions,
+        obj.addr(),
+        class,
+        "reallocation of a pointer the pool does not own",
+    );
+    let (word, mask) = bit_of(d, bit);
+    if word.load(Ordering::Relaxed) & mask == 0 {
+        fatal(
+            obj.addr(),
+            class_size(class),
+            "reallocation of a freed block",
+        )
+    }
+}
+
+/// Validates a free of `obj` as `class` and marks it free; reports a double free or a
 /// pointer the pool does not own. Then poisons the object past its two link words: the bytes
 /// of the caller's layout (`size`) through the caller's pointer `user`, the rest through the
 /// pool's own pointer `obj` (see `SlabPool::own`).
-pub(crate) fn on_free(region: &Region, obj: *mut u8, user: *mut u8, size: usize, class: usize) {
-    let (idx, bit) = locate(region, obj, class, "free");
-    // SAFETY: `locate` validated the index.
-    let d = unsafe { region.desc(idx) };
-    let mask = 1u64 << (bit % 64);
-    let old = d.bits[bit / 64].fetch_and(!mask, Ordering::Relaxed);
-    if old & mask == 0 {
-        panic!(
-            "alloc-pool: double free of {:#x} (class {} B)",
-            obj.addr(),
-            class_size(class)
-        );
+pub(crate) fn on_free(regions: &Regions, obj: *mut u8, user: *mut u8, size: usize, class: usize) {
+    let (d, bit) = locate(
+        regions,
+        obj.addr(),
+        class,
+        "free of a pointer the pool does not own",
+    );
+    let (word, mask) = bit_of(d, bit);
+    if word.fetch_and(!mask, Ordering::Relaxed) & mask == 0 {
+        fatal(obj.addr(), class_size(class), "double free")
     }
-    let words = 2 * core::mem::size_of::<usize>();
     let class_bytes = class_size(class);
-    let split = size.clamp(words, class_bytes);
+    let split = size.clamp(LINK_BYTES, class_bytes);
     // SAFETY: `obj`/`user` start a `class_bytes`-byte object of this pool that the caller just
     // gave back; `user` covers the caller's `size` bytes, `obj` the whole object; the bytes
     // past the link words are ours to overwrite.
     unsafe {
-        user.add(words).write_bytes(POISON, split - words);
+        user.add(LINK_BYTES).write_bytes(POISON, split - LINK_BYTES);
         obj.add(split).write_bytes(POISON, class_bytes - split);
     }
 }
 
-/// Validates a free of a fallback-heap block: it must not lie inside a slab.
-pub(crate) fn on_free_large(region: &Region, ptr: *mut u8, size: usize) {
+/// Validates a free or reallocation of a fallback-heap block: inside a region, not in a slab.
+pub(crate) fn check_large(regions: &Regions, ptr: *mut u8, size: usize) {
     let addr = ptr.addr();
-    if let Some(idx) = region.slab_index(addr) {
-        // SAFETY: `slab_index` checked the bound.
-        let owner = unsafe { region.desc(idx) }.class.load(Ordering::Acquire);
+    if regions.find(addr).is_none() {
+        fatal(
+            addr,
+            size,
+            "free of a pointer the pool does not own (fallback block)",
+        )
+    }
+    if let Some((_, d)) = regions.slab_of(addr) {
+        let owner = d.class.load(Ordering::Acquire);
         if owner != NO_CLASS {
-            panic!(
-                "alloc-pool: free of {addr:#x} as a {size}-byte fallback block, but it lies in a slab of class {} B",
-                class_size(owner as usize)
-            );
+            fatal(
+                addr,
+                class_size(owner as usize),
+                "free of a slab object with a fallback-heap layout (the class named is the block's)",
+            )
         }
     }
 }

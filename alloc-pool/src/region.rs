@@ -5,17 +5,19 @@ use core::mem::{align_of, size_of};
 
 use crate::cache::CpuClassCache;
 use crate::class::{NUM_CLASSES, SLAB_SIZE};
-use crate::config::Config;
 use crate::error::InitError;
+use crate::regions::RegionHeader;
 use crate::slab::SlabDesc;
 
 /// Required alignment of a region's start address.
 pub const REGION_ALIGN: usize = align_of::<usize>();
 
 /// Offsets (from the region start) of the parts of a region:
-/// `[caches: max_cpus × 8 cache lines][slab descriptors][fallback heap ... end]`.
+/// `[header][caches: cpus × 8 × 2 cache lines][slab descriptors][fallback heap ... end]`
+/// (the caches only in the first region).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RegionLayout {
+    pub(crate) header_off: usize,
     pub(crate) caches_off: usize,
     pub(crate) n_caches: usize,
     pub(crate) descs_off: usize,
@@ -31,9 +33,10 @@ fn align_up(x: usize, align: usize) -> Option<usize> {
 }
 
 impl RegionLayout {
-    /// Plans a region of `len` bytes at address `addr`, or says why it cannot be used.
-    /// The heap must hold at least two slabs' worth (so one slab-aligned slab always fits).
-    pub(crate) fn compute(addr: usize, len: usize, config: &Config) -> Result<Self, InitError> {
+    /// Plans a region of `len` bytes at address `addr` with caches for `cpus` CPU indices, or
+    /// says why it cannot be used. The heap must hold at least two slabs' worth (so one
+    /// slab-aligned slab always fits).
+    pub(crate) fn compute(addr: usize, len: usize, cpus: usize) -> Result<Self, InitError> {
         if addr == 0 {
             return Err(InitError::NullRegion);
         }
@@ -48,8 +51,12 @@ impl RegionLayout {
             needed: usize::MAX,
             got: len,
         };
-        let n_caches = config.max_cpus.checked_mul(NUM_CLASSES).ok_or(too_small)?;
-        let caches = align_up(addr, align_of::<CpuClassCache>()).ok_or(too_small)?;
+        let header = align_up(addr, align_of::<RegionHeader>()).ok_or(too_small)?;
+        let header_end = header
+            .checked_add(size_of::<RegionHeader>())
+            .ok_or(too_small)?;
+        let n_caches = cpus.checked_mul(NUM_CLASSES).ok_or(too_small)?;
+        let caches = align_up(header_end, align_of::<CpuClassCache>()).ok_or(too_small)?;
         let caches_end = n_caches
             .checked_mul(size_of::<CpuClassCache>())
             .and_then(|b| caches.checked_add(b))
@@ -70,6 +77,7 @@ impl RegionLayout {
         let slab_base = align_up(heap, SLAB_SIZE).ok_or(too_small)?;
         debug_assert!((end - slab_base) / SLAB_SIZE < n_descs);
         Ok(Self {
+            header_off: header - addr,
             caches_off: caches - addr,
             n_caches,
             descs_off: descs - addr,
@@ -84,45 +92,43 @@ impl RegionLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn rejects_bad_regions_with_typed_errors() {
-        let c = Config::DEFAULT;
+        let c = Config::DEFAULT.max_cpus;
         assert_eq!(
-            RegionLayout::compute(0, 1 << 20, &c),
+            RegionLayout::compute(0, 1 << 20, c),
             Err(InitError::NullRegion)
         );
         assert_eq!(
-            RegionLayout::compute(0x1001, 1 << 20, &c),
+            RegionLayout::compute(0x1001, 1 << 20, c),
             Err(InitError::Misaligned {
                 addr: 0x1001,
                 required: REGION_ALIGN
             })
         );
         assert_eq!(
-            RegionLayout::compute(usize::MAX - 15, 64, &c),
+            RegionLayout::compute(usize::MAX - 15, 64, c),
             Err(InitError::AddressOverflow)
         );
         assert!(matches!(
-            RegionLayout::compute(0x1000, 4096, &c),
+            RegionLayout::compute(0x1000, 4096, c),
             Err(InitError::TooSmall { got: 4096, .. })
         ));
-        let huge = Config {
-            max_cpus: usize::MAX / 4,
-            ..c
-        };
+        let huge = usize::MAX / 4;
         assert!(matches!(
-            RegionLayout::compute(0x1000, 1 << 20, &huge),
+            RegionLayout::compute(0x1000, 1 << 20, huge),
             Err(InitError::TooSmall { .. })
         ));
     }
 
     #[test]
     fn parts_are_in_bounds_and_aligned() {
-        let c = Config::DEFAULT;
+        let c = Config::DEFAULT.max_cpus;
         for addr in [0x1000usize, 0x1008, 0x12345678] {
             for len in [1usize << 18, 1 << 20, (1 << 20) + 12345] {
-                let l = match RegionLayout::compute(addr, len, &c) {
+                let l = match RegionLayout::compute(addr, len, c) {
                     Ok(l) => l,
                     Err(InitError::TooSmall { needed, .. }) => {
                         assert!(needed > len);
@@ -130,6 +136,7 @@ mod tests {
                     }
                     Err(e) => panic!("{e}"),
                 };
+                assert!(l.header_off + size_of::<RegionHeader>() <= l.caches_off);
                 assert_eq!((addr + l.caches_off) % 64, 0);
                 assert!(l.caches_off + l.n_caches * size_of::<CpuClassCache>() <= l.descs_off);
                 assert!(l.descs_off + l.n_descs * size_of::<SlabDesc>() <= l.heap_off);

@@ -1,8 +1,8 @@
 //! The slab layer and the depot of one class, both under the class lock, plus the slab
-//! descriptor table (metadata outside the objects, carved from the region at init).
+//! descriptor (metadata outside the objects, in a table carved from each region).
 //!
-//! A slab is [`SLAB_SIZE`] bytes, aligned to [`SLAB_SIZE`], allocated from the fallback heap.
-//! Its descriptor is found from any interior address as `(addr - slab_base) / SLAB_SIZE`, so
+//! A slab is [`SLAB_SIZE`] bytes, aligned to [`SLAB_SIZE`], allocated from a region's fallback
+//! heap. Its descriptor is found from any interior address through the region header, so
 //! objects carry no header and a free can be validated (hardened mode) without touching the
 //! object. Descriptor fields are atomics only so that hardened checks may read `class`
 //! without the lock and so that loom sees every access; everything except the hardened bitmap
@@ -12,23 +12,20 @@
 use core::alloc::Layout;
 use core::ptr::{self, NonNull};
 
-use linked_list_allocator::Heap;
-
 use crate::class::{SLAB_SIZE, class_size, objects_per_slab};
-use crate::freelist::{Batch, MagazineStack};
-use crate::spin::SpinLock;
+use crate::freelist::{Batch, Links, MagazineStack};
+use crate::regions::Regions;
 #[cfg(hardened)]
 use crate::sync::AtomicU64;
 use crate::sync::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering, loom_const_fn};
 
 /// `SlabDesc::class` of a descriptor whose slab is not allocated.
 pub(crate) const NO_CLASS: u8 = u8::MAX;
-const NONE: u32 = u32::MAX;
 /// Words of the hardened allocation bitmap (one bit per object of the 64-byte class).
 #[cfg(hardened)]
 pub(crate) const BITMAP_WORDS: usize = SLAB_SIZE / 64 / 64;
 
-/// Metadata of one slab-sized, slab-aligned stretch of the heap.
+/// Metadata of one slab-sized, slab-aligned stretch of a region's heap.
 #[derive(Debug)]
 pub(crate) struct SlabDesc {
     /// Class index, or [`NO_CLASS`].
@@ -37,9 +34,11 @@ pub(crate) struct SlabDesc {
     avail: AtomicU32,
     /// Objects carved so far from the slab's start (the rest were never used).
     bump: AtomicU32,
-    /// Partial-list links (descriptor indices).
-    next: AtomicU32,
-    prev: AtomicU32,
+    /// Start of the slab, with its region's provenance (set when the slab is allocated).
+    slab: AtomicPtr<u8>,
+    /// Partial-list links.
+    next: AtomicPtr<SlabDesc>,
+    prev: AtomicPtr<SlabDesc>,
     /// Free list of returned objects (word 0 links).
     free_head: AtomicPtr<u8>,
     /// Hardened mode: bit set = object handed out to a user.
@@ -54,8 +53,9 @@ impl SlabDesc {
             class: AtomicU8::new(NO_CLASS),
             avail: AtomicU32::new(0),
             bump: AtomicU32::new(0),
-            next: AtomicU32::new(NONE),
-            prev: AtomicU32::new(NONE),
+            slab: AtomicPtr::new(ptr::null_mut()),
+            next: AtomicPtr::new(ptr::null_mut()),
+            prev: AtomicPtr::new(ptr::null_mut()),
             free_head: AtomicPtr::new(ptr::null_mut()),
             #[cfg(hardened)]
             bits: core::array::from_fn(|_| AtomicU64::new(0)),
@@ -63,50 +63,17 @@ impl SlabDesc {
     }
 }
 
-/// Where the region's metadata and slabs are (copied out of the pool's atomics).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Region {
-    /// Start of the region; every object pointer is derived from it (strict provenance).
-    pub(crate) base: *mut u8,
-    /// Descriptor table.
-    pub(crate) descs: *const SlabDesc,
-    /// Entries of the descriptor table.
-    pub(crate) n_descs: usize,
-    /// Address of descriptor 0's slab (slab-aligned).
-    pub(crate) slab_base: usize,
-}
-
-impl Region {
-    /// Descriptor index of the slab containing `addr`, if inside the table's range.
-    #[inline]
-    pub(crate) fn slab_index(&self, addr: usize) -> Option<usize> {
-        let idx = addr.checked_sub(self.slab_base)? / SLAB_SIZE;
-        (idx < self.n_descs).then_some(idx)
-    }
-
-    /// The descriptor `idx`.
-    ///
-    /// # Safety
-    /// `idx < n_descs` and the region is initialised (the table outlives the pool's use).
-    #[inline]
-    pub(crate) unsafe fn desc(&self, idx: usize) -> &SlabDesc {
-        debug_assert!(idx < self.n_descs);
-        // SAFETY: the table has `n_descs` initialised entries for the pool's lifetime.
-        unsafe { &*self.descs.add(idx) }
-    }
-
-    /// Pointer to the start of slab `idx`, with the region's provenance.
-    #[inline]
-    pub(crate) fn slab_ptr(&self, idx: usize) -> *mut u8 {
-        self.base.with_addr(self.slab_base + idx * SLAB_SIZE)
-    }
-}
-
-/// Counters of a class written under its lock (read by `stats()` without it).
+/// Counters of a class written under its lock (read by `stats()` without it), except
+/// `resized`, which in-place reallocations update with an atomic add.
 #[derive(Debug)]
 pub(crate) struct ClassCounters {
     pub(crate) uncached_allocs: AtomicUsize,
     pub(crate) uncached_frees: AtomicUsize,
+    /// Bytes requested by uncached allocations / given back by uncached frees.
+    pub(crate) uncached_req_in: AtomicUsize,
+    pub(crate) uncached_req_out: AtomicUsize,
+    /// Net change (wrapping) of requested bytes by in-place reallocations.
+    pub(crate) resized: AtomicUsize,
     pub(crate) refills: AtomicUsize,
     pub(crate) flushes: AtomicUsize,
     pub(crate) slabs_held: AtomicUsize,
@@ -121,6 +88,9 @@ impl ClassCounters {
             Self {
                 uncached_allocs: AtomicUsize::new(0),
                 uncached_frees: AtomicUsize::new(0),
+                uncached_req_in: AtomicUsize::new(0),
+                uncached_req_out: AtomicUsize::new(0),
+                resized: AtomicUsize::new(0),
                 refills: AtomicUsize::new(0),
                 flushes: AtomicUsize::new(0),
                 slabs_held: AtomicUsize::new(0),
@@ -135,6 +105,9 @@ impl ClassCounters {
         for c in [
             &self.uncached_allocs,
             &self.uncached_frees,
+            &self.uncached_req_in,
+            &self.uncached_req_out,
+            &self.resized,
             &self.refills,
             &self.flushes,
             &self.slabs_held,
@@ -155,21 +128,25 @@ pub(crate) fn add_locked(counter: &AtomicUsize, n: usize) {
     );
 }
 
-/// Shared state of one class, only reachable through its [`SpinLock`].
+/// Shared state of one class, only reachable through its lock.
 #[derive(Debug)]
 pub(crate) struct ClassState {
     /// Free objects of uncached operations, fewer than a batch.
     pub(crate) loose: Batch,
     /// The depot: full magazines.
     pub(crate) depot: MagazineStack,
+    /// Fewest magazines the depot held since the last decay step (its unused reserve).
+    pub(crate) depot_low: usize,
+    /// Depot exchanges since the last decay step.
+    pub(crate) depot_ticks: usize,
     /// Head of the list of slabs with available objects.
-    partial: u32,
+    partial: *const SlabDesc,
     /// Slabs on the partial list with every object available.
     empty_slabs: usize,
 }
 
-// SAFETY: the raw pointers point at free objects inside the pool's region, which any thread
-// may use; the state is only touched under its lock.
+// SAFETY: the raw pointers point at free objects and descriptors inside the pool's regions,
+// which any thread may use; the state is only touched under its lock.
 unsafe impl Send for ClassState {}
 
 impl ClassState {
@@ -177,7 +154,9 @@ impl ClassState {
     pub(crate) const EMPTY: ClassState = ClassState {
         loose: Batch::EMPTY,
         depot: MagazineStack::EMPTY,
-        partial: NONE,
+        depot_low: 0,
+        depot_ticks: 0,
+        partial: ptr::null(),
         empty_slabs: 0,
     };
 }
@@ -185,40 +164,40 @@ impl ClassState {
 /// The slab layer of one class: a locked [`ClassState`] together with what it needs.
 pub(crate) struct SlabLayer<'a> {
     pub(crate) class: usize,
-    pub(crate) region: Region,
-    pub(crate) heap: &'a SpinLock<Heap>,
+    pub(crate) regions: &'a Regions,
+    pub(crate) links: Links<'a>,
     pub(crate) counters: &'a ClassCounters,
 }
 
 impl SlabLayer<'_> {
     /// Moves up to `n` available objects from the slabs into `out`, allocating slabs from the
-    /// heap as needed; stops early when the heap is exhausted.
+    /// regions' heaps as needed; stops early when every heap is exhausted.
     ///
     /// # Safety
-    /// `st` is this class's state (lock held) and the region is initialised.
+    /// `st` is this class's state (lock held); `out` was built with this layer's links.
     pub(crate) unsafe fn take(&self, st: &mut ClassState, n: usize, out: &mut Batch) {
         let size = class_size(self.class);
         let per_slab = objects_per_slab(self.class) as u32;
         while out.count < n {
-            let idx = if st.partial != NONE {
-                st.partial as usize
-            } else if let Some(idx) = self.new_slab(st) {
-                idx
+            let d = if !st.partial.is_null() {
+                // SAFETY: descriptors on the partial list live in a published region.
+                unsafe { &*st.partial }
+            } else if let Some(d) = self.new_slab(st) {
+                d
             } else {
                 return;
             };
-            // SAFETY: indices on the partial list are valid table entries.
-            let d = unsafe { self.region.desc(idx) };
             let mut avail = d.avail.load(Ordering::Relaxed);
             if avail == per_slab {
                 st.empty_slabs -= 1;
             }
+            let slab = d.slab.load(Ordering::Relaxed);
             let mut head = d.free_head.load(Ordering::Relaxed);
             while out.count < n && avail > 0 {
                 let obj = if !head.is_null() {
                     let obj = head;
                     // SAFETY: objects on a slab's free list are free; word 0 links them.
-                    head = unsafe { obj.cast::<*mut u8>().read() };
+                    head = unsafe { self.links.read(obj, 0) };
                     obj
                 } else {
                     let bump = d.bump.load(Ordering::Relaxed);
@@ -226,160 +205,149 @@ impl SlabLayer<'_> {
                     add_locked(&self.counters.carved, 1);
                     // SAFETY: `bump < per_slab` (avail > 0 and the free list is empty), so the
                     // object lies inside the slab.
-                    unsafe { self.region.slab_ptr(idx).add(bump as usize * size) }
+                    let obj = unsafe { slab.add(bump as usize * size) };
+                    #[cfg(hardened)]
+                    crate::hardened::poison_fresh(obj, size);
+                    obj
                 };
                 // SAFETY: `obj` is a free object of this class, not in any list any more.
-                unsafe { out.push(obj) };
+                unsafe { out.push(self.links, obj) };
                 avail -= 1;
             }
             d.free_head.store(head, Ordering::Relaxed);
             d.avail.store(avail, Ordering::Relaxed);
             if avail == 0 {
-                // SAFETY: `idx` is on the partial list (it was its head).
-                unsafe { self.unlink(st, idx) };
+                self.unlink(st, d);
             }
         }
     }
 
     /// Returns every object of `batch` to its slab; slabs that become fully available beyond
-    /// `keep` empty slabs go back to the heap.
+    /// `keep` empty slabs go back to their heap.
     ///
     /// # Safety
     /// `st` is this class's state (lock held); every object of `batch` is a free object of
-    /// this class from this region.
+    /// this class from this pool, linked with this layer's links.
     pub(crate) unsafe fn give_back(&self, st: &mut ClassState, mut batch: Batch, keep: usize) {
         let per_slab = objects_per_slab(self.class) as u32;
         loop {
             // SAFETY: the batch holds free objects linked through word 0.
-            let obj = unsafe { batch.pop() };
+            let obj = unsafe { batch.pop(self.links) };
             if obj.is_null() {
                 return;
             }
-            let idx = self
-                .region
-                .slab_index(obj.addr())
-                .expect("object outside the slab range");
-            // SAFETY: `slab_index` checked the bound.
-            let d = unsafe { self.region.desc(idx) };
+            let (_, d) = self
+                .regions
+                .slab_of(obj.addr())
+                .expect("object outside every region's slabs");
             // SAFETY: `obj` is free and belongs to this slab.
             unsafe {
-                obj.cast::<*mut u8>()
-                    .write(d.free_head.load(Ordering::Relaxed))
+                self.links
+                    .write(obj, 0, d.free_head.load(Ordering::Relaxed))
             };
             d.free_head.store(obj, Ordering::Relaxed);
             let avail = d.avail.load(Ordering::Relaxed) + 1;
             d.avail.store(avail, Ordering::Relaxed);
             if avail == 1 {
-                self.link(st, idx);
+                self.link(st, d);
             }
             if avail == per_slab {
                 if st.empty_slabs < keep {
                     st.empty_slabs += 1;
                 } else {
-                    // SAFETY: the slab is on the partial list with every object available.
-                    unsafe { self.release(st, idx) };
+                    self.release(st, d);
                 }
             }
         }
     }
 
-    /// Returns every fully available slab to the heap.
-    ///
-    /// # Safety
-    /// `st` is this class's state (lock held).
-    pub(crate) unsafe fn release_empty(&self, st: &mut ClassState) {
+    /// Returns every fully available slab to its heap.
+    pub(crate) fn release_empty(&self, st: &mut ClassState) {
         let per_slab = objects_per_slab(self.class) as u32;
-        let mut idx = st.partial;
-        while idx != NONE {
-            // SAFETY: indices on the partial list are valid table entries.
-            let d = unsafe { self.region.desc(idx as usize) };
+        let mut cur = st.partial;
+        while !cur.is_null() {
+            // SAFETY: descriptors on the partial list live in a published region.
+            let d = unsafe { &*cur };
             let next = d.next.load(Ordering::Relaxed);
             if d.avail.load(Ordering::Relaxed) == per_slab {
                 st.empty_slabs -= 1;
-                // SAFETY: the slab is on the partial list with every object available.
-                unsafe { self.release(st, idx as usize) };
+                self.release(st, d);
             }
-            idx = next;
+            cur = next;
         }
     }
 
-    fn new_slab(&self, st: &mut ClassState) -> Option<usize> {
+    fn new_slab(&self, st: &mut ClassState) -> Option<&SlabDesc> {
         let layout = Layout::from_size_align(SLAB_SIZE, SLAB_SIZE).ok()?;
-        let slab = self.heap.with(|h| h.allocate_first_fit(layout)).ok()?;
-        let idx = self
-            .region
+        let (region, slab) = self.regions.iter().find_map(|r| {
+            let slab = r.heap.with(|h| h.allocate_first_fit(layout)).ok()?;
+            Some((r, slab))
+        })?;
+        let idx = region
             .slab_index(slab.as_ptr().addr())
-            .expect("heap slab outside the table");
-        // SAFETY: `slab_index` checked the bound.
-        let d = unsafe { self.region.desc(idx) };
+            .expect("heap slab outside its region's table");
+        let d = region.desc(idx);
         d.avail
             .store(objects_per_slab(self.class) as u32, Ordering::Relaxed);
         d.bump.store(0, Ordering::Relaxed);
+        d.slab.store(region.slab_ptr(idx), Ordering::Relaxed);
         d.free_head.store(ptr::null_mut(), Ordering::Relaxed);
         #[cfg(hardened)]
         for w in &d.bits {
             w.store(0, Ordering::Relaxed);
         }
         d.class.store(self.class as u8, Ordering::Release);
-        self.link(st, idx);
+        self.link(st, d);
         st.empty_slabs += 1;
         add_locked(&self.counters.slabs_held, 1);
-        Some(idx)
+        Some(d)
     }
 
-    /// # Safety
-    /// Slab `idx` is on the partial list with every object available and counted out of
-    /// `empty_slabs` by the caller.
-    unsafe fn release(&self, st: &mut ClassState, idx: usize) {
-        // SAFETY: the caller guarantees `idx` is on the partial list.
-        unsafe { self.unlink(st, idx) };
-        // SAFETY: `idx` is a valid entry (it was on the list).
-        let d = unsafe { self.region.desc(idx) };
+    /// Gives slab `d` back to its heap. It is on the partial list with every object available
+    /// and counted out of `empty_slabs` by the caller.
+    fn release(&self, st: &mut ClassState, d: &SlabDesc) {
+        self.unlink(st, d);
         d.class.store(NO_CLASS, Ordering::Release);
-        let slab = NonNull::new(self.region.slab_ptr(idx)).expect("slab pointer is never null");
+        let slab = d.slab.load(Ordering::Relaxed);
+        let region = self
+            .regions
+            .find(slab.addr())
+            .expect("slab outside every region");
+        let slab = NonNull::new(slab).expect("slab pointer is never null");
         let layout = Layout::from_size_align(SLAB_SIZE, SLAB_SIZE).expect("valid slab layout");
-        // SAFETY: the slab was allocated from this heap with this layout by `new_slab`, and no
-        // object of it is in use or in any list (every object is available).
-        self.heap.with(|h| unsafe { h.deallocate(slab, layout) });
+        // SAFETY: the slab was allocated from this region's heap with this layout by
+        // `new_slab`, and no object of it is in use or in any list (every object is available).
+        region.heap.with(|h| unsafe { h.deallocate(slab, layout) });
         add_locked(&self.counters.slabs_held, usize::MAX); // wrapping -1
     }
 
-    fn link(&self, st: &mut ClassState, idx: usize) {
-        // SAFETY: callers pass valid entries.
-        let d = unsafe { self.region.desc(idx) };
-        d.prev.store(NONE, Ordering::Relaxed);
-        d.next.store(st.partial, Ordering::Relaxed);
-        if st.partial != NONE {
-            // SAFETY: the old head is a valid entry.
-            unsafe { self.region.desc(st.partial as usize) }
+    fn link(&self, st: &mut ClassState, d: &SlabDesc) {
+        d.prev.store(ptr::null_mut(), Ordering::Relaxed);
+        d.next.store(st.partial.cast_mut(), Ordering::Relaxed);
+        if !st.partial.is_null() {
+            // SAFETY: the old head is a live descriptor.
+            unsafe { &*st.partial }
                 .prev
-                .store(idx as u32, Ordering::Relaxed);
+                .store(ptr::from_ref(d).cast_mut(), Ordering::Relaxed);
         }
-        st.partial = idx as u32;
+        st.partial = d;
     }
 
-    /// # Safety
-    /// `idx` is on the partial list.
-    unsafe fn unlink(&self, st: &mut ClassState, idx: usize) {
-        // SAFETY: the caller guarantees `idx` is a valid, linked entry.
-        let d = unsafe { self.region.desc(idx) };
+    /// Removes `d` (on the partial list) from the list.
+    fn unlink(&self, st: &mut ClassState, d: &SlabDesc) {
         let (prev, next) = (
             d.prev.load(Ordering::Relaxed),
             d.next.load(Ordering::Relaxed),
         );
-        if prev == NONE {
+        if prev.is_null() {
             st.partial = next;
         } else {
-            // SAFETY: linked neighbours are valid entries.
-            unsafe { self.region.desc(prev as usize) }
-                .next
-                .store(next, Ordering::Relaxed);
+            // SAFETY: linked neighbours are live descriptors.
+            unsafe { &*prev }.next.store(next, Ordering::Relaxed);
         }
-        if next != NONE {
-            // SAFETY: linked neighbours are valid entries.
-            unsafe { self.region.desc(next as usize) }
-                .prev
-                .store(prev, Ordering::Relaxed);
+        if !next.is_null() {
+            // SAFETY: linked neighbours are live descriptors.
+            unsafe { &*next }.prev.store(prev, Ordering::Relaxed);
         }
     }
 }

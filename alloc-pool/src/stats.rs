@@ -14,6 +14,10 @@ pub struct ClassStats {
     pub frees: u64,
     /// `allocations - frees` (saturating).
     pub live: u64,
+    /// Bytes the live objects were requested with (the layout size through `GlobalAlloc`,
+    /// the class size through `Allocator`, which hands out the whole object); at most
+    /// `live × size`.
+    pub requested_bytes: u64,
     /// Highest `live` seen at a sampling point (see [`Stats`]).
     pub peak_live: u64,
     /// Allocations served by a CPU cache's loaded or previous magazine without taking a lock.
@@ -66,11 +70,31 @@ impl ClassStats {
 /// - otherwise each counter is a value it held at some moment during the call, and `live` may
 ///   be off by the operations running concurrently (it is computed with saturating arithmetic).
 ///
-/// `peak_live` is **sampled**: the highest `live` the pool computed at a sampling point. The
-/// sampling points are every depot exchange, every uncached (hook returned `None`) operation
-/// and every `stats()` call. Hence `peak_live >= live` of any earlier quiescent snapshot,
-/// `peak_live <=` the true peak when quiescent, and it is **exact** when every operation is
-/// uncached ([`NoCpuCache`](crate::NoCpuCache)), since each operation then samples.
+/// `peak_live` is an **approximation**: the highest `live` the pool computed at a sampling
+/// point, under the class lock. The sampling points are every refill of a CPU cache from the
+/// shared layer, every uncached (hook returned `None`) allocation and every `stats()` call.
+/// When quiescent it lies between the `live` of any earlier snapshot and the true peak; it
+/// can miss the true peak by the objects allocated from CPU caches since the last sample
+/// (at most `2 × batch` per CPU and class). Under concurrency a sample may also read another
+/// CPU's counters a few updates stale. It is **exact** when every operation is uncached
+/// ([`NoCpuCache`](crate::NoCpuCache)), since each allocation then samples under the lock.
+///
+/// # Fragmentation
+/// Two figures, both 0 with nothing live (trimmed or not):
+/// - [`internal_fragmentation`](Stats::internal_fragmentation): the share of the bytes held
+///   for live objects that they did not request, `1 - requested / held`, where `held` is
+///   `Σ live × class size` plus `fallback_bytes`. It measures class rounding (a 65-byte
+///   request holds a 128-byte object). Free slots of partly used slabs are *not* in it: the
+///   class reuses them, so they count as free memory below.
+/// - [`external_fragmentation`](Stats::external_fragmentation): the share of free memory
+///   that the largest possible request could not use, `1 - largest_free / free_bytes`.
+///   `free_bytes` counts everything not held by a live object: the heaps' holes, and in the
+///   slabs every object not live (free slots, CPU caches, depots, empty slabs: memory kept
+///   for reuse is free). `largest_free` is the largest block a heap can hand out now, found by
+///   probing; when nothing is live it is the whole heap (the trim the pool runs before
+///   failing returns every slab). With live objects the probe does not count slabs a trim
+///   could free, so the figure is then an upper bound. A single block cannot span regions,
+///   so a pool with several regions has external fragmentation even when empty.
 ///
 /// [`SlabPool::stats`]: crate::SlabPool::stats
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -81,8 +105,14 @@ pub struct Stats {
     pub fallback_bytes: u64,
     /// Bytes the fallback heap has handed out, slabs included (linked_list_allocator's `used`).
     pub heap_used: u64,
-    /// Bytes of the fallback heap (region minus metadata).
+    /// Bytes of the fallback heaps (regions minus metadata).
     pub heap_size: u64,
+    /// Bytes not held by a live object (see *Fragmentation*).
+    pub free_bytes: u64,
+    /// Largest block the pool could hand out (see *Fragmentation*).
+    pub largest_free: u64,
+    /// Regions the pool owns.
+    pub regions: usize,
 }
 
 impl Stats {
@@ -101,18 +131,26 @@ impl Stats {
         reused as f64 / allocs as f64
     }
 
-    /// Slab fragmentation: the share of the bytes held in slabs that is not occupied by live
-    /// objects, `1 - Σ live_bytes / Σ held_bytes` over the classes, clamped to `[0, 1]`; 0 when
-    /// no slab is held. It counts free slots in slabs, CPU caches and the depot. It does not
-    /// count rounding inside an object (a 65-byte request uses a 128-byte object) nor holes in
-    /// the fallback heap (see `heap_used`/`heap_size`).
-    pub fn fragmentation(&self) -> f64 {
-        let held: u64 = self.classes.iter().map(ClassStats::held_bytes).sum();
+    /// Internal fragmentation, `1 - requested / held` over the live blocks (see
+    /// *Fragmentation*); 0 with nothing live.
+    pub fn internal_fragmentation(&self) -> f64 {
+        let held: u64 =
+            self.classes.iter().map(ClassStats::live_bytes).sum::<u64>() + self.fallback_bytes;
         if held == 0 {
             return 0.0;
         }
-        let live: u64 = self.classes.iter().map(ClassStats::live_bytes).sum();
-        (1.0 - live as f64 / held as f64).clamp(0.0, 1.0)
+        let requested: u64 =
+            self.classes.iter().map(|c| c.requested_bytes).sum::<u64>() + self.fallback_bytes;
+        (1.0 - requested as f64 / held as f64).clamp(0.0, 1.0)
+    }
+
+    /// External fragmentation, `1 - largest_free / free_bytes` (see *Fragmentation*); 0 with
+    /// no free memory.
+    pub fn external_fragmentation(&self) -> f64 {
+        if self.free_bytes == 0 {
+            return 0.0;
+        }
+        (1.0 - self.largest_free as f64 / self.free_bytes as f64).clamp(0.0, 1.0)
     }
 
     /// Live objects over all classes.
@@ -138,13 +176,18 @@ mod tests {
     fn derived_figures_follow_their_definitions() {
         let mut s = Stats::empty();
         assert_eq!(s.reuse_rate(), 0.0);
-        assert_eq!(s.fragmentation(), 0.0);
+        assert_eq!(s.internal_fragmentation(), 0.0);
+        assert_eq!(s.external_fragmentation(), 0.0);
         s.classes[0].allocations = 100;
         s.classes[0].carved = 25;
-        s.classes[0].live = 256; // 256 × 64 B = a quarter of one slab
+        s.classes[0].live = 256;
+        s.classes[0].requested_bytes = 256 * 48; // 48-byte requests in 64-byte objects
         s.classes[0].slabs_held = 1;
         assert_eq!(s.reuse_rate(), 0.75);
-        assert_eq!(s.fragmentation(), 0.75);
+        assert_eq!(s.internal_fragmentation(), 0.25);
+        s.free_bytes = 1000;
+        s.largest_free = 600;
+        assert!((s.external_fragmentation() - 0.4).abs() < 1e-12);
         s.classes[1].allocations = 100;
         s.classes[1].carved = 200; // more carved than allocated: clamps at 0
         assert_eq!(s.reuse_rate(), 75.0 / 200.0);

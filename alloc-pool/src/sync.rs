@@ -26,13 +26,13 @@ pub(crate) fn spin_hint() {
     core::hint::spin_loop();
 }
 
-/// Adds one to a counter that only one execution context writes (its owner): a relaxed load
+/// Adds `n` to a counter that only one execution context writes (its owner): a relaxed load
 /// and a relaxed store, which compile to plain moves, so the fast path has no atomic
 /// read-modify-write. Readers (`stats()`) see a value that is at most a few updates stale.
-#[inline]
-pub(crate) fn bump_owned(counter: &AtomicUsize) {
+#[inline(always)]
+pub(crate) fn bump_owned(counter: &AtomicUsize, n: usize) {
     counter.store(
-        counter.load(Ordering::Relaxed).wrapping_add(1),
+        counter.load(Ordering::Relaxed).wrapping_add(n),
         Ordering::Relaxed,
     );
 }

@@ -1,10 +1,12 @@
 //! [`ThreadSlots`]: a [`CpuHook`] for hosts, giving each thread a global slot index.
-// Only the `unsafe trait` declaration and its `unsafe impl`s; no unsafe blocks.
+// The `unsafe impl` of the hook, and the exit-time drain of registered pools (one unsafe
+// operation per block).
 #![deny(clippy::multiple_unsafe_ops_per_block)]
 
 use core::cell::Cell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
+use crate::SlabPool;
 use crate::hook::CpuHook;
 
 /// Number of thread slots (the host's "CPU numbers"). A pool with `Config::max_cpus` below
@@ -25,6 +27,28 @@ std::thread_local! {
     static GUARD: SlotGuard = const { SlotGuard(Cell::new(UNCLAIMED)) };
 }
 
+/// Most pools that can ask for [`SlabPool::flush_on_thread_exit`].
+pub const MAX_EXIT_FLUSH_POOLS: usize = 8;
+
+/// Pools whose caches an exiting thread flushes (null: free entry).
+static EXIT_FLUSH: [AtomicPtr<SlabPool<ThreadSlots>>; MAX_EXIT_FLUSH_POOLS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_EXIT_FLUSH_POOLS];
+
+/// Registers `pool` for [`SlabPool::flush_on_thread_exit`]; `false` if the table is full.
+pub(crate) fn register_exit_flush(pool: &'static SlabPool<ThreadSlots>) -> bool {
+    let ptr = core::ptr::from_ref(pool).cast_mut();
+    EXIT_FLUSH.iter().any(|e| {
+        e.load(Ordering::Acquire) == ptr
+            || e.compare_exchange(
+                core::ptr::null_mut(),
+                ptr,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    })
+}
+
 struct SlotGuard(Cell<usize>);
 
 impl Drop for SlotGuard {
@@ -33,6 +57,17 @@ impl Drop for SlotGuard {
         // Allocations made by later thread-local destructors go uncached.
         let _ = SLOT.try_with(|s| s.set(DEAD));
         if slot < MAX_SLOTS {
+            for entry in &EXIT_FLUSH {
+                let pool = entry.load(Ordering::Acquire);
+                if !pool.is_null() {
+                    // SAFETY: only `register_exit_flush` stores here, always a `'static` pool.
+                    let pool = unsafe { &*pool };
+                    // SAFETY: this thread still owns `slot` (released below), so no other
+                    // context uses that index of the pool, and its own earlier uses are
+                    // program-ordered before this call.
+                    unsafe { pool.drain_cpu(slot) };
+                }
+            }
             // Release: the next owner of the slot sees every write this thread made to the
             // caches of that index.
             SLOTS[slot].store(false, Ordering::Release);
@@ -81,8 +116,9 @@ impl ThreadSlots {
     }
 }
 
-// SAFETY: a slot index is owned by at most one live thread at a time (claimed by CAS from
-// `false`, released with a Release store only by the owning thread's exit), and a thread never
+// SAFETY: a slot index is owned by at most one live thread at a time, or lent by `try_claim`
+// (claimed by CAS from `false` with Acquire, released with a Release store by the owning
+// thread's exit or by `release_claim`), and a thread never
 // pins re-entrantly (the pool does not allocate while pinned; signal handlers must not use the
 // pool, as documented). Indices are `< MAX_SLOTS`; the pool checks them against `max_cpus`.
 unsafe impl CpuHook for ThreadSlots {
@@ -102,6 +138,18 @@ unsafe impl CpuHook for ThreadSlots {
 
     #[inline]
     fn unpin(_token: ()) {}
+
+    /// Lends a slot no live thread owns (an exited thread's), so the pool can drain it.
+    fn try_claim(i: usize) -> Option<()> {
+        let slot = SLOTS.get(i)?;
+        slot.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| ())
+    }
+
+    fn release_claim(i: usize, _token: ()) {
+        SLOTS[i].store(false, Ordering::Release);
+    }
 }
 
 #[cfg(test)]

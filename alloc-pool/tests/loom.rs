@@ -9,6 +9,7 @@ use core::mem::MaybeUninit;
 
 use alloc_pool::{Config, CpuHook, SlabPool};
 use loom::sync::Arc;
+use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 
 loom::thread_local! {
@@ -49,6 +50,14 @@ const CONFIG: Config = Config {
     ..Config::DEFAULT
 };
 
+/// `loom::model` with room for the pool's bookkeeping atomics (statistics, region lookups)
+/// in one execution; preemptions stay bounded by `LOOM_MAX_PREEMPTIONS`.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 20_000;
+    builder.check(f);
+}
+
 fn l() -> Layout {
     Layout::from_size_align(64, 8).unwrap()
 }
@@ -87,7 +96,7 @@ fn churn(pool: &SlabPool<LoomCpu>, tag: u8, rounds: usize) {
 
 #[test]
 fn cache_depot_exchange_two_cpus() {
-    loom::model(|| {
+    model(|| {
         with_pool(|pool| {
             let p2 = pool.clone();
             let t = thread::spawn(move || {
@@ -105,7 +114,7 @@ fn cache_depot_exchange_two_cpus() {
 
 #[test]
 fn cross_thread_free_lands_in_the_freeing_cache() {
-    loom::model(|| {
+    model(|| {
         with_pool(|pool| {
             set_cpu(Some(0));
             // SAFETY: non-zero size; each block is freed exactly once, by the other thread (the
@@ -144,7 +153,7 @@ fn cross_thread_free_lands_in_the_freeing_cache() {
 
 #[test]
 fn uncached_and_cached_threads_share_the_depot() {
-    loom::model(|| {
+    model(|| {
         with_pool(|pool| {
             let p2 = pool.clone();
             let t = thread::spawn(move || {
@@ -156,5 +165,138 @@ fn uncached_and_cached_threads_share_the_depot() {
             t.join().unwrap();
             assert_eq!(pool.stats().classes[0].live, 0);
         });
+    });
+}
+
+#[test]
+fn drain_request_races_with_the_owner() {
+    model(|| {
+        with_pool(|pool| {
+            let p2 = pool.clone();
+            let t = thread::spawn(move || {
+                set_cpu(Some(1));
+                churn(&p2, 1, 1);
+            });
+            set_cpu(Some(0));
+            pool.request_drain(1);
+            t.join().unwrap();
+            // CPU 1 is idle now: drain it explicitly, then everything goes back.
+            // SAFETY: the thread that used index 1 has been joined.
+            unsafe { pool.drain_cpu(1) };
+            pool.trim();
+            let s = pool.stats().classes[0];
+            assert_eq!((s.live, s.slabs_held), (0, 0));
+        });
+    });
+}
+
+loom::lazy_static! {
+    /// Which indices of [`ClaimCpu`] a thread holds (like `ThreadSlots`' slot table).
+    static ref SLOTS: [AtomicBool; 2] =
+        [AtomicBool::new(false), AtomicBool::new(false)];
+}
+
+/// A hook whose indices are claimed and released like `ThreadSlots`' slots, and lent to
+/// `try_claim` while free (an exited thread's cache).
+struct ClaimCpu;
+
+fn claim_cpu(i: usize) {
+    while SLOTS[i]
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        thread::yield_now();
+    }
+    CPU.with(|c| c.set(Some(i)));
+}
+
+fn leave_cpu(i: usize) {
+    CPU.with(|c| c.set(None));
+    SLOTS[i].store(false, Ordering::Release);
+}
+
+// SAFETY: an index is used only by the thread that claimed it in `SLOTS` (Acquire CAS) until it
+// releases it (Release store); `try_claim` takes a free index the same way.
+unsafe impl CpuHook for ClaimCpu {
+    type Token = ();
+    fn pin() -> Option<(usize, ())> {
+        CPU.with(Cell::get).map(|c| (c, ()))
+    }
+    fn unpin(_: ()) {}
+    fn try_claim(i: usize) -> Option<()> {
+        SLOTS
+            .get(i)?
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| ())
+    }
+    fn release_claim(i: usize, _: ()) {
+        SLOTS[i].store(false, Ordering::Release);
+    }
+}
+
+#[test]
+fn trim_drains_an_exited_threads_cache() {
+    model(|| {
+        let mut mem: Vec<MaybeUninit<u64>> = Vec::with_capacity(REGION / 8);
+        let pool = Arc::new(SlabPool::<ClaimCpu>::with_config(CONFIG));
+        // SAFETY: the buffer is valid for REGION bytes and outlives every use of the pool.
+        unsafe { pool.init(mem.as_mut_ptr().cast(), REGION) }.unwrap();
+        let p2 = pool.clone();
+        let t = thread::spawn(move || {
+            claim_cpu(0);
+            // SAFETY: non-zero size; freed right away (into this thread's cache).
+            unsafe {
+                let a = p2.alloc(l());
+                let b = p2.alloc(l());
+                p2.dealloc(a, l());
+                p2.dealloc(b, l());
+            }
+            leave_cpu(0);
+        });
+        pool.trim(); // races with the thread: drains index 0 if free, else requests a drain
+        t.join().unwrap();
+        pool.trim(); // the thread has exited: its index is lent and drained
+        let s = pool.stats().classes[0];
+        assert_eq!(
+            (s.live, s.slabs_held),
+            (0, 0),
+            "the exited thread's cache came back"
+        );
+        drop(pool);
+        drop(mem);
+    });
+}
+
+#[test]
+fn init_races_with_allocation() {
+    model(|| {
+        let mut mem: Vec<MaybeUninit<u64>> = Vec::with_capacity(REGION / 8);
+        let pool = Arc::new(SlabPool::<LoomCpu>::with_config(CONFIG));
+        let p2 = pool.clone();
+        let big = Layout::from_size_align(20_000, 8).unwrap();
+        let t = thread::spawn(move || {
+            // SAFETY: non-zero sizes; the blocks are returned to the main thread.
+            unsafe { [Obj(p2.alloc(l())), Obj(p2.alloc(big))] }
+        });
+        // SAFETY: the buffer is valid for REGION bytes and outlives every use of the pool.
+        unsafe { pool.init(mem.as_mut_ptr().cast(), REGION) }.unwrap();
+        let [small, large] = t.join().unwrap();
+        // Either refused (before init finished) or a real block of the initialised pool.
+        // SAFETY: non-null blocks were allocated with these layouts.
+        unsafe {
+            if !small.0.is_null() {
+                small.0.write_bytes(1, 64);
+                pool.dealloc(small.0, l());
+            }
+            if !large.0.is_null() {
+                large.0.write_bytes(1, big.size());
+                pool.dealloc(large.0, big);
+            }
+        }
+        let s = pool.stats();
+        assert_eq!((s.live_objects(), s.fallback_bytes), (0, 0));
+        drop(pool);
+        drop(mem);
     });
 }

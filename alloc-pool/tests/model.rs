@@ -1,5 +1,6 @@
 //! Model-based property test: random alloc / dealloc / realloc sequences (sizes 1 B – 64 KiB,
-//! alignments 1 B – 8 KiB) against a simple model of live blocks and per-class counters.
+//! alignments 1 B – 8 KiB), trims, drain requests, and a second region added midway, against
+//! a simple model of live blocks and per-class counters.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
@@ -30,6 +31,9 @@ enum Op {
     Free { pick: usize },
     Realloc { pick: usize, size: usize },
     SwitchCpu { cpu: usize },
+    Trim,
+    RequestDrain { cpu: usize },
+    AddRegion,
 }
 
 fn size_strategy() -> impl Strategy<Value = usize> {
@@ -46,6 +50,9 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         4 => any::<usize>().prop_map(|pick| Op::Free { pick }),
         2 => (any::<usize>(), size_strategy()).prop_map(|(pick, size)| Op::Realloc { pick, size }),
         1 => (0usize..3).prop_map(|cpu| Op::SwitchCpu { cpu }),
+        1 => Just(Op::Trim),
+        1 => (0usize..3).prop_map(|cpu| Op::RequestDrain { cpu }),
+        1 => Just(Op::AddRegion),
     ]
 }
 
@@ -61,6 +68,7 @@ struct Model {
     live: Vec<Block>,
     allocs: [u64; NUM_CLASSES],
     frees: [u64; NUM_CLASSES],
+    requested: [u64; NUM_CLASSES],
     peak: [u64; NUM_CLASSES],
     fallback_bytes: u64,
     next_fill: u8,
@@ -71,6 +79,7 @@ impl Model {
         match class_index(layout.size(), layout.align()) {
             Some(c) => {
                 self.allocs[c] += 1;
+                self.requested[c] += layout.size() as u64;
                 self.peak[c] = self.peak[c].max(self.allocs[c] - self.frees[c]);
             }
             None => self.fallback_bytes += layout.size() as u64,
@@ -78,7 +87,10 @@ impl Model {
     }
     fn on_free(&mut self, layout: Layout) {
         match class_index(layout.size(), layout.align()) {
-            Some(c) => self.frees[c] += 1,
+            Some(c) => {
+                self.frees[c] += 1;
+                self.requested[c] -= layout.size() as u64;
+            }
             None => self.fallback_bytes -= layout.size() as u64,
         }
     }
@@ -99,15 +111,17 @@ fn check_new(
     model: &Model,
     p: *mut u8,
     layout: Layout,
-    region: (usize, usize),
+    regions: &[(usize, usize)],
 ) -> Result<(), TestCaseError> {
     prop_assert_eq!(p.addr() % layout.align(), 0, "misaligned {:?}", layout);
     if let Some(c) = class_index(layout.size(), layout.align()) {
         prop_assert_eq!(p.addr() % (64 << c), 0, "not aligned to its class");
     }
     prop_assert!(
-        p.addr() >= region.0 && p.addr() + layout.size() <= region.1,
-        "outside the region"
+        regions
+            .iter()
+            .any(|r| p.addr() >= r.0 && p.addr() + layout.size() <= r.1),
+        "outside the regions"
     );
     let (lo, hi) = (p.addr(), p.addr() + layout.size());
     for b in &model.live {
@@ -131,6 +145,12 @@ fn check_stats(model: &Model, s: &Stats, exact_peak: bool) -> Result<(), TestCas
         );
         prop_assert_eq!(cs.frees, model.frees[c], "frees of class {}", c);
         prop_assert_eq!(cs.live, model.allocs[c] - model.frees[c]);
+        prop_assert_eq!(
+            cs.requested_bytes,
+            model.requested[c],
+            "requested bytes of {}",
+            c
+        );
         prop_assert!(cs.peak_live <= model.peak[c] && cs.peak_live >= cs.live);
         if exact_peak {
             prop_assert_eq!(cs.peak_live, model.peak[c], "peak of class {}", c);
@@ -138,16 +158,22 @@ fn check_stats(model: &Model, s: &Stats, exact_peak: bool) -> Result<(), TestCas
         prop_assert!(cs.cache_hits <= cs.allocations);
     }
     prop_assert_eq!(s.fallback_bytes, model.fallback_bytes);
-    prop_assert!((0.0..=1.0).contains(&s.fragmentation()) && (0.0..=1.0).contains(&s.reuse_rate()));
+    prop_assert!((0.0..=1.0).contains(&s.internal_fragmentation()));
+    prop_assert!((0.0..=1.0).contains(&s.external_fragmentation()));
+    prop_assert!((0.0..=1.0).contains(&s.reuse_rate()));
+    prop_assert!(s.largest_free <= s.free_bytes);
     Ok(())
 }
 
 const REGION: usize = 4 << 20;
+/// The region added midway by `Op::AddRegion`.
+const EXTRA: usize = 1 << 20;
 
 fn run<H: CpuHook>(ops: &[Op], exact_peak: bool) -> Result<(), TestCaseError> {
     let mut mem: Vec<MaybeUninit<u64>> = Vec::with_capacity(REGION / 8);
     let base = mem.as_mut_ptr().cast::<u8>();
-    let region = (base.addr(), base.addr() + REGION);
+    let mut extra: Vec<MaybeUninit<u64>> = Vec::with_capacity(EXTRA / 8);
+    let mut regions = vec![(base.addr(), base.addr() + REGION)];
     let config = Config {
         max_cpus: 3,
         magazine_size: 8,
@@ -167,7 +193,7 @@ fn run<H: CpuHook>(ops: &[Op], exact_peak: bool) -> Result<(), TestCaseError> {
                 if p.is_null() {
                     continue; // exhaustion is allowed; nothing changes
                 }
-                check_new(&m, p, layout, region)?;
+                check_new(&m, p, layout, &regions)?;
                 m.next_fill = m.next_fill.wrapping_add(1);
                 // SAFETY: fresh block of `layout.size()` bytes.
                 unsafe { p.write_bytes(m.next_fill, size) };
@@ -201,8 +227,10 @@ fn run<H: CpuHook>(ops: &[Op], exact_peak: bool) -> Result<(), TestCaseError> {
                 m.live.swap_remove(i);
                 if in_place {
                     prop_assert_eq!(p, b.ptr, "same class must stay in place");
+                    let c = old_class.unwrap();
+                    m.requested[c] = m.requested[c] - b.layout.size() as u64 + size as u64;
                 } else {
-                    check_new(&m, p, new_layout, region)?;
+                    check_new(&m, p, new_layout, &regions)?;
                     m.on_alloc(new_layout);
                     m.on_free(b.layout);
                 }
@@ -219,6 +247,15 @@ fn run<H: CpuHook>(ops: &[Op], exact_peak: bool) -> Result<(), TestCaseError> {
                 });
             }
             Op::SwitchCpu { cpu } => CPU.with(|c| c.set(cpu)),
+            Op::Trim => pool.trim(),
+            Op::RequestDrain { cpu } => pool.request_drain(cpu),
+            Op::AddRegion if regions.len() == 1 => {
+                let start = extra.as_mut_ptr().cast::<u8>();
+                // SAFETY: `extra` is valid for EXTRA bytes and outlives the pool.
+                unsafe { pool.add_region(start, EXTRA) }.unwrap();
+                regions.push((start.addr(), start.addr() + EXTRA));
+                prop_assert_eq!(pool.stats().regions, 2);
+            }
             _ => {}
         }
         check_stats(&m, &pool.stats(), exact_peak)?;
@@ -238,9 +275,13 @@ fn run<H: CpuHook>(ops: &[Op], exact_peak: bool) -> Result<(), TestCaseError> {
     let s = pool.stats();
     prop_assert_eq!(s.live_objects(), 0);
     prop_assert_eq!(s.classes.iter().map(|c| c.slabs_held).sum::<u64>(), 0);
+    prop_assert_eq!(s.internal_fragmentation(), 0.0);
     prop_assert_eq!(s.heap_used, initial.heap_used);
+    if regions.len() == 1 {
+        prop_assert_eq!(s.external_fragmentation(), 0.0);
+    }
     // The whole heap is one block again: most of it can be allocated at once.
-    let big = Layout::from_size_align(s.heap_size as usize - 4096, 8).unwrap();
+    let big = Layout::from_size_align(initial.heap_size as usize - 4096, 8).unwrap();
     // SAFETY: non-zero size, freed at once.
     unsafe {
         let p = pool.alloc(big);
@@ -250,6 +291,7 @@ fn run<H: CpuHook>(ops: &[Op], exact_peak: bool) -> Result<(), TestCaseError> {
     // The pool (which has no destructor) must not be used after the region is freed.
     let _ = pool;
     drop(mem);
+    drop(extra);
     Ok(())
 }
 

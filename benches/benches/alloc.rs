@@ -2,7 +2,9 @@
 //! talc and linked_list_allocator, every allocator used as an *instance* through `GlobalAlloc`,
 //! all in the same run.
 //!
-//! Groups (function id = allocator: `zenslab`, `glibc`, `mimalloc`, `jemalloc`, `talc`,
+//! Groups (function id = allocator: `zenslab` (`SlabPool<ThreadSlots>`), `zenslab_default`
+//! (`SlabPool::new()`: the default hook, `ThreadSlots` with `std`), `zenslab_nocache`
+//! (`SlabPool<NoCpuCache>`: no CPU cache, the default without `std`), `glibc`, `mimalloc`, `jemalloc`, `talc`,
 //! `linked_list`):
 //! - `alloc/pair/<size>` (align 8) and `alloc/pair/<size>a<align>`: one alloc + free.
 //! - `alloc/free_<lifo|fifo|random>/<size>`: 1024 allocations of one class, then 1024 frees
@@ -22,7 +24,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
-use alloc_pool::{Config, SlabPool, ThreadSlots};
+use alloc_pool::{Config, NoCpuCache, SlabPool, ThreadSlots};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -31,6 +33,24 @@ const REGION: usize = 256 << 20;
 
 fn leak_region() -> &'static mut [MaybeUninit<u8>] {
     Box::leak(Box::new_uninit_slice(REGION))
+}
+
+/// The pool a user gets without naming a hook: `SlabPool::new()` (with `std`, per-thread
+/// caches through `ThreadSlots`).
+fn zenslab_default() -> &'static SlabPool {
+    static POOL: SlabPool = SlabPool::new();
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| POOL.init_from_slice(leak_region()).expect("pool init"));
+    &POOL
+}
+
+/// The pool without any CPU cache (every operation under the class lock): what
+/// `SlabPool::new()` is without `std`, e.g. in a kernel that implements no hook.
+fn zenslab_nocache() -> &'static SlabPool<NoCpuCache> {
+    static POOL: SlabPool<NoCpuCache> = SlabPool::new();
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| POOL.init_from_slice(leak_region()).expect("pool init"));
+    &POOL
 }
 
 fn zenslab() -> &'static SlabPool<ThreadSlots> {
@@ -77,6 +97,8 @@ fn for_each_allocator(c: &mut Criterion, group: &str, elements: Option<u64>, w: 
         g.throughput(Throughput::Elements(n));
     }
     w.run(&mut g, "zenslab", zenslab());
+    w.run(&mut g, "zenslab_default", zenslab_default());
+    w.run(&mut g, "zenslab_nocache", zenslab_nocache());
     w.run(&mut g, "glibc", &System);
     w.run(&mut g, "mimalloc", &mimalloc::MiMalloc);
     w.run(&mut g, "jemalloc", &tikv_jemallocator::Jemalloc);

@@ -164,6 +164,24 @@ pub fn alloc_checks(ms: &[Measurement]) -> Vec<Check> {
         });
     }
 
+    let single_thread: Vec<String> = all
+        .iter()
+        .filter(|r| {
+            ["alloc/pair/", "alloc/free_", "alloc/trace/"]
+                .iter()
+                .any(|p| r.starts_with(p))
+        })
+        .cloned()
+        .collect();
+    checks.push(ratio_check(
+        ms,
+        "default pool (SlabPool::new()) at least as fast as glibc on pairs, batches, trace",
+        &single_thread,
+        "zenslab_default",
+        "glibc",
+        1.0,
+    ));
+
     let one = ns(ms, "alloc/local_threads/1", "zenslab");
     let two = ns(ms, "alloc/local_threads/2", "zenslab");
     let target = "2-thread local throughput >= 1.8x one thread";

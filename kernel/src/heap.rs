@@ -2,7 +2,9 @@
 //! plus carving of separate, owned regions for test pool instances.
 
 use crate::acpi::MAX_CPUS;
+use crate::memory::{self, Region};
 use crate::percpu::KernelCpuHook;
+use crate::pvh::MemmapEntry;
 use alloc_pool::{Config, InitError, REGION_ALIGN, SlabPool};
 use core::alloc::Layout;
 
@@ -23,6 +25,26 @@ pub unsafe fn init(start: u64, len: u64) -> Result<(), InitError> {
     let len = len.saturating_sub(aligned - start);
     // SAFETY: a sub-range of the caller's range.
     unsafe { GLOBAL.init(aligned as *mut u8, len as usize) }
+}
+
+/// Hands the global pool every usable RAM range of `map` at or above `floor` other than
+/// `first` (the range given to [`init`]). Returns how many ranges the pool took; ranges it
+/// rejects (too small for a region's metadata and two slabs, or over the pool's region limit)
+/// stay unused.
+///
+/// # Safety
+/// Call once, after [`init`] succeeded; every usable range of `map` at or above `floor` is
+/// unused, writable, identity-mapped RAM owned by the heap from now on.
+pub unsafe fn add_usable_regions(map: &[MemmapEntry], floor: u64, first: Region) -> usize {
+    memory::usable_above(map, floor)
+        .filter(|r| *r != first)
+        .filter(|r| {
+            let aligned = r.start.next_multiple_of(REGION_ALIGN as u64);
+            let len = r.len.saturating_sub(aligned - r.start);
+            // SAFETY: a usable range other than `first`, owned by the heap (caller contract).
+            unsafe { GLOBAL.add_region(aligned as *mut u8, len as usize) }.is_ok()
+        })
+        .count()
 }
 
 /// A region of `len` bytes carved from the global heap, aligned for a pool, owned by the

@@ -98,7 +98,11 @@ pub extern "C" fn kmain(start_info: u32) -> ! {
     if let Err(e) = unsafe { heap::init(region.start, region.len) } {
         fatal::boot_error(format_args!("heap init failed: {e}"));
     }
-    boot_report(&info, region);
+    // SAFETY: called once, right after `init` succeeded; every usable range above the kernel
+    // image is RAM that nothing else uses (the start info was copied out, the AP trampoline
+    // and every stack lie below the floor or inside the image).
+    let extra_regions = unsafe { heap::add_usable_regions(info.memmap(), image.end(), region) };
+    boot_report(&info, region, extra_regions);
     let options = match kernel_core::cmdline::parse(info.cmdline()) {
         Ok(options) => options,
         Err(e) => fatal::boot_error(format_args!("{e}")),
@@ -227,7 +231,7 @@ fn bring_up_cpus(info: &BootInfo) -> CpusOnline {
 }
 
 /// Prints the boot banner: CPU, platform, memory.
-fn boot_report(info: &BootInfo, heap: memory::Region) {
+fn boot_report(info: &BootInfo, heap: memory::Region, extra_regions: usize) {
     let mut buf = [0u8; 48];
     let platform = cpu::Platform::detect();
     println!(
@@ -248,5 +252,6 @@ fn boot_report(info: &BootInfo, heap: memory::Region) {
         info.memmap().len(),
         info.rsdp
     );
+    println!("# heap: {extra_regions} further usable range(s) given to the pool");
     println!("# cmdline: `{}`", info.cmdline());
 }

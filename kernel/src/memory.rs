@@ -23,12 +23,12 @@ impl Region {
     }
 }
 
-/// The largest usable RAM range at or above `floor` (the kernel image end) and below the
-/// mapped limit, 4 KiB aligned. `None` if there is none.
-pub fn largest_usable_above(map: &[MemmapEntry], floor: u64) -> Option<Region> {
+/// Every usable RAM range at or above `floor` (the kernel image end) and below the mapped
+/// limit, 4 KiB aligned, in map order.
+pub fn usable_above(map: &[MemmapEntry], floor: u64) -> impl Iterator<Item = Region> + '_ {
     map.iter()
         .filter(|e| e.kind == E820_RAM)
-        .filter_map(|e| {
+        .filter_map(move |e| {
             let start = e.addr.max(floor).next_multiple_of(4096);
             let end = e.addr.saturating_add(e.size).min(MAPPED_LIMIT) & !4095;
             (end > start).then(|| Region {
@@ -36,7 +36,11 @@ pub fn largest_usable_above(map: &[MemmapEntry], floor: u64) -> Option<Region> {
                 len: end - start,
             })
         })
-        .max_by_key(|r| r.len)
+}
+
+/// The largest of [`usable_above`]'s ranges. `None` if there is none.
+pub fn largest_usable_above(map: &[MemmapEntry], floor: u64) -> Option<Region> {
+    usable_above(map, floor).max_by_key(|r| r.len)
 }
 
 /// Kernel image bounds from the linker script.

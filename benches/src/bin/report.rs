@@ -54,6 +54,9 @@ fn main() -> ExitCode {
     for (family, ms) in &families {
         println!("{}", Tables::new(family, ms).render());
     }
+    if let Some(table) = zenslab_benches::fragmentation::render(&zenslab_benches::target_dir()) {
+        println!("{table}");
+    }
     println!(
         "{}",
         targets::render("alloc-pool targets (issue 2)", &alloc_checks)

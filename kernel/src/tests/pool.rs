@@ -76,10 +76,12 @@ pub fn tensor_buffers_every_class() -> TestResult {
         );
     }
     diag!(
-        "global pool: {} live objects, reuse rate {:.3}, fragmentation {:.3}",
+        "global pool: {} live objects, reuse rate {:.3}, fragmentation internal {:.3} external {:.3}, {} regions",
         after.live_objects(),
         after.reuse_rate(),
-        after.fragmentation()
+        after.internal_fragmentation(),
+        after.external_fragmentation(),
+        after.regions
     );
     Ok(())
 }
@@ -355,11 +357,20 @@ pub fn stats_after_known_workload() -> TestResult {
     );
     let rr = stats.reuse_rate();
     check!((0.0..=1.0).contains(&rr), "reuse rate {rr} out of [0, 1]");
+    let (internal, external) = (
+        stats.internal_fragmentation(),
+        stats.external_fragmentation(),
+    );
+    check!(
+        internal == 0.0 && external == 0.0,
+        "nothing live, yet fragmentation internal {internal} external {external}"
+    );
     diag!(
-        "known workload: {} allocations, reuse rate {:.3}, fragmentation {:.3}, heap used {} of {} bytes",
+        "known workload: {} allocations, reuse rate {:.3}, fragmentation {:.3}/{:.3}, heap used {} of {} bytes",
         stats.classes.iter().map(|c| c.allocations).sum::<u64>(),
         rr,
-        stats.fragmentation(),
+        internal,
+        external,
         stats.heap_used,
         stats.heap_size
     );

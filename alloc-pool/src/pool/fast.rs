@@ -1,0 +1,107 @@
+//! The per-CPU fast path: pin, pop or push a magazine, count, unpin. Everything else is a
+//! call into `slow`.
+
+use core::ptr;
+
+use super::SlabPool;
+#[cfg(hardened)]
+use crate::hardened;
+use crate::hook::CpuHook;
+
+impl<H: CpuHook> SlabPool<H> {
+    /// Allocates an object of `class` for a request of `req` bytes; trims once and retries
+    /// before returning null.
+    #[inline(always)]
+    pub(super) fn alloc_class(&self, class: usize, req: usize) -> *mut u8 {
+        let obj = self.alloc_class_once(class, req);
+        if obj.is_null() {
+            return self.alloc_class_after_trim(class, req);
+        }
+        obj
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_class_after_trim(&self, class: usize, req: usize) -> *mut u8 {
+        if !self.ready() {
+            return ptr::null_mut();
+        }
+        self.trim();
+        self.alloc_class_once(class, req)
+    }
+
+    #[inline(always)]
+    fn alloc_class_once(&self, class: usize, req: usize) -> *mut u8 {
+        let obj = match H::pin() {
+            Some((cpu, token)) => {
+                let obj = match self.cache(cpu, class) {
+                    Some(cache) => {
+                        // SAFETY: we hold the pin of `cpu`.
+                        let obj = unsafe { cache.pop(self.links(class)) };
+                        if obj.is_null() {
+                            self.refill(cache, class, cpu, req)
+                        } else {
+                            cache.count_alloc(req);
+                            obj
+                        }
+                    }
+                    None => self.alloc_uncached(class, req),
+                };
+                H::unpin(token);
+                obj
+            }
+            None => self.alloc_uncached(class, req),
+        };
+        #[cfg(hardened)]
+        if !obj.is_null() {
+            hardened::on_alloc(&self.regions, obj, class);
+        }
+        obj
+    }
+
+    /// Frees an object of `class` that was requested with `req` bytes.
+    ///
+    /// # Safety
+    /// `user` was handed out by this pool for `class` and is not used any more; `req` is the
+    /// size its allocation was counted with (the layout size, or the class size through the
+    /// `Allocator` API).
+    #[inline(always)]
+    pub(super) unsafe fn free_class(&self, user: *mut u8, req: usize, class: usize) {
+        // Lists keep the pool's own pointer; the link word of the object being freed is
+        // written through the caller's pointer when its layout covers it (see `own`).
+        let obj = self.own(user);
+        let link = if req >= core::mem::size_of::<usize>() {
+            user
+        } else {
+            obj
+        };
+        #[cfg(hardened)]
+        {
+            if !self.ready() {
+                crate::report::fatal(
+                    obj.addr(),
+                    crate::class::class_size(class),
+                    "free into an uninitialised pool",
+                )
+            }
+            hardened::on_free(&self.regions, obj, user, req, class);
+        }
+        if let Some((cpu, token)) = H::pin() {
+            if let Some(cache) = self.cache(cpu, class) {
+                // SAFETY: we hold the pin of `cpu`; `obj` is free and in no list; `link` is
+                // its address, writable for the link word.
+                if unsafe { cache.push(self.links(class), obj, link, self.batches[class]) } {
+                    cache.count_free(req);
+                } else {
+                    // SAFETY: as above.
+                    unsafe { self.flush(cache, class, cpu, obj, link, req) };
+                }
+                H::unpin(token);
+                return;
+            }
+            H::unpin(token);
+        }
+        // SAFETY: forwarded.
+        unsafe { self.free_uncached(obj, link, class, req) }
+    }
+}
