@@ -12,8 +12,7 @@
 //! Every lane gets exactly `stage2(x, stage1(x))`: only the order of work changes, so a lane's
 //! result never depends on its neighbours, its position or the length of the call.
 //!
-//! Memory: unaligned loads and stores of whole `[f32; 8]` chunks (one-stage kernels: four per
-//! step, loads first). The last `len % 8` elements
+//! Memory: unaligned loads and stores of whole `[f32; 8]` chunks. The last `len % 8` elements
 //! are done by one more, overlapping chunk ending at the last element when the slice has at
 //! least 8 (out of place it reads the untouched input again; in place that chunk is loaded
 //! before the main loop overwrites it), and through an 8-lane stack buffer otherwise; nothing
@@ -47,18 +46,8 @@ fn run_chunks<S: Copy>(
     store: impl Fn(&mut [f32; 8], __m256),
 ) {
     if size_of::<S>() == 0 {
-        // One stage: no blocks needed. Four chunks per step, all loads first: the cheap
-        // kernels (relu, leaky_relu) are load/store-bound and run like a copy loop this way.
-        let (in4, in_rest) = input.as_chunks::<4>();
-        let (out4, out_rest) = output.as_chunks_mut::<4>();
-        for (c, o) in in4.iter().zip(out4.iter_mut()) {
-            let x = c.each_ref().map(|c| memory::load(c));
-            let y = x.map(|x| stage2(x, stage1(x)));
-            for (o, y) in o.iter_mut().zip(y) {
-                store(o, y);
-            }
-        }
-        for (c, o) in in_rest.iter().zip(out_rest.iter_mut()) {
+        // One stage: no blocks needed.
+        for (c, o) in input.iter().zip(output.iter_mut()) {
             let x = memory::load(c);
             store(o, stage2(x, stage1(x)));
         }
@@ -186,16 +175,7 @@ pub(super) fn map_inplace<S: Copy>(
     let (chunks, tail) = data.as_chunks_mut::<8>();
     let has_tail = !tail.is_empty();
     if size_of::<S>() == 0 {
-        // Four chunks per step, loads first, as in `run_chunks`.
-        let (chunks4, rest) = chunks.as_chunks_mut::<4>();
-        for c in chunks4.iter_mut() {
-            let x = c.each_ref().map(|c| memory::load_for_inplace(c));
-            let y = x.map(|x| stage2(x, stage1(x)));
-            for (c, y) in c.iter_mut().zip(y) {
-                memory::store(c, y);
-            }
-        }
-        for c in rest.iter_mut() {
+        for c in chunks.iter_mut() {
             let x = memory::load_for_inplace(c);
             memory::store(c, stage2(x, stage1(x)));
         }
