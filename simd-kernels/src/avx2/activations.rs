@@ -8,9 +8,9 @@
 use core::arch::x86_64::*;
 
 use super::vector_math::{
-    TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_nonpositive_parts, exp_parts,
-    exp_split_m1, exponent_field_of_scaled, fast_two_sum, ldexp, max_keep_nan, min_keep_nan,
-    outside, splat, times_pow2, two_sum,
+    TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_in_range_one_constant,
+    exp_nonpositive_parts, exp_parts, exp_split_m1, exponent_field_of_scaled, fast_two_sum, ldexp,
+    max_keep_nan, min_keep_nan, outside, splat, times_pow2, two_sum,
 };
 use crate::erfcx_fit;
 
@@ -256,40 +256,100 @@ fn saturate_to_x(x: __m256, v: __m256) -> __m256 {
     _mm256_blendv_ps(v, x, _mm256_cmp_ps::<_CMP_GT_OQ>(x, splat(GELU_CLAMP)))
 }
 
-/// `tanh(x) = sign(x)·(1 − E)/(1 + E)` with `E = e^−2|x|`, stage 1 (see `driver`): `E` split
-/// as `s·(1 + r + rw)` by [`exp_split_m1`], `|x|` clamped to 9.1 (tanh rounds to 1 from 9.01).
+/// Below this `|x|` tanh is the odd polynomial of [`tanh_small`]; from it on, `tanh ≥ 0.51`
+/// and `1 − 2/(E + 1)` (with `E = e^2|x|`) loses nothing to cancellation that matters.
+const TANH_SMALL: f32 = 0.5625;
+/// Chunks with a lane beyond this `|x|` (or NaN) take [`tanh_finish_any`]; below it
+/// `e^2|x|` is normal, so [`exp_in_range_one_constant`] applies.
+const TANH_FAST_LIMIT: f32 = 40.0;
+/// From this `|x|` on tanh rounds to ±1 (it does from 9.01); the careful path clamps to it.
+const TANH_CLAMP: f32 = 9.1;
+
+/// tanh's stage state: `E = e^2|x|` (`|x|` clamped to [`TANH_CLAMP`] in careful chunks), and
+/// whether the chunk has a lane beyond [`TANH_FAST_LIMIT`] or NaN.
+pub(super) type TanhState = (__m256, bool);
+
+/// The initial [`TanhState`].
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_exp(x: __m256) -> (__m256, __m256, __m256) {
-    let z = min_keep_nan(abs(x), 9.1);
-    exp_split_m1(_mm256_mul_ps(z, splat(-2.0)))
+pub(super) fn tanh_zero() -> TanhState {
+    (_mm256_setzero_ps(), false)
 }
 
-/// tanh, stage 2: numerator `1 − E = (1 − s) − s·r − s·rw` as a pair (`1 − s` is exact for
-/// `n ≥ −24`, `s·r` and `s·rw` are exact, the first difference is an exact two-sum and
-/// nothing cancels: for small `|x|`, `s = 1` and the numerator is `−r − rw`), denominator
-/// `1 + E` as an exact pair of the once-rounded `E`, one corrected division, sign of `x`
-/// restored.
+/// tanh, stage 1 (see `driver`): `E = e^2|x|` by [`exp_in_range_one_constant`] (`2|x|` is
+/// exact; the reduction's extra error of `|n|·1.9·10^−9` reaches the result damped by
+/// `2E/(E + 1)² < 0.37`, below 0.03 ULP).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_finish(x: __m256, (s, r, rw): (__m256, __m256, __m256)) -> __m256 {
+pub(super) fn tanh_exp(x: __m256) -> TanhState {
+    let a = abs(x);
+    if any_lane(outside(x, TANH_FAST_LIMIT)) {
+        // `minps` returns its second operand on NaN: NaN lanes get a finite `E` here and
+        // are replaced in `tanh_finish_any`.
+        let a = _mm256_min_ps(a, splat(TANH_CLAMP));
+        (exp_in_range_one_constant(_mm256_add_ps(a, a)), true)
+    } else {
+        (exp_in_range_one_constant(_mm256_add_ps(a, a)), false)
+    }
+}
+
+/// tanh, stage 2: `sign(x)·t(|x|)` with `t` the polynomial of [`tanh_small`] for
+/// `|x| < 0.5625` and `1 − 2/(E + 1)` above, both computed and blended per lane, the sign
+/// restored by OR (so `−0` stays `−0`). Chunks with NaN or `|x| > 40` take
+/// [`tanh_finish_any`], which gives the same bits on their other lanes.
+///
+/// Errors: the polynomial's relative error is below 0.09·2^−24 (`tools/fit_tanh.py`) and
+/// `a³·P` is below `a/10`, so its own roundings stay below 0.2 ULP; above 0.5625 the result is
+/// at least 0.51 while `2/(E + 1) ≤ 0.49`, so the few roundings of `E`, `E + 1` and the
+/// quotient reach the result at most halved. The exhaustive sweep checks the whole.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn tanh_finish(x: __m256, (e, careful): TanhState) -> __m256 {
+    if careful {
+        return tanh_finish_any(x, e);
+    }
+    tanh_of_abs(x, abs(x), e)
+}
+
+/// `sign(x)·tanh(a)` for `a = |x|` (or `|x|` clamped) and `e = e^2a`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn tanh_of_abs(x: __m256, a: __m256, e: __m256) -> __m256 {
     let one = splat(1.0);
-    let c = _mm256_sub_ps(one, s);
-    let sr = _mm256_mul_ps(s, r);
-    let num = _mm256_sub_ps(c, sr);
-    let num_lo = _mm256_sub_ps(_mm256_sub_ps(c, num), sr); // exact: |c| ≥ |sr| or c = 0
-    // Renormalised so that `|num_lo| ≤ ulp(num)/2`: the quotient is corrected with a 12-bit
-    // `rcp`, which only works for a correction of the size of a rounding error.
-    let (num, num_lo) = fast_two_sum(num, _mm256_fnmadd_ps(s, rw, num_lo));
-    let e = _mm256_fmadd_ps(s, _mm256_add_ps(r, rw), s);
-    let (d, d_lo) = fast_two_sum(one, e);
-    let q = _mm256_div_ps(num, d);
-    let rem = _mm256_fnmadd_ps(q, d, num);
-    let rem = _mm256_add_ps(rem, num_lo);
-    let rem = _mm256_fnmadd_ps(q, d_lo, rem);
-    let q = _mm256_fmadd_ps(rem, _mm256_rcp_ps(d), q);
-    let minus = splat(-0.0);
-    _mm256_or_ps(abs(q), _mm256_and_ps(x, minus))
+    let big = _mm256_sub_ps(one, _mm256_div_ps(splat(2.0), _mm256_add_ps(e, one)));
+    let small = tanh_small(a);
+    let t = _mm256_blendv_ps(
+        big,
+        small,
+        _mm256_cmp_ps::<_CMP_LT_OQ>(a, splat(TANH_SMALL)),
+    );
+    _mm256_or_ps(t, _mm256_and_ps(x, splat(-0.0)))
+}
+
+/// `tanh(a)` for `0 ≤ a < 0.5625`: `a + a³·P(a²)`, `P` the degree-4 fit of
+/// `(tanh(a) − a)/a³` by `tools/fit_tanh.py` (relative error of the result below 0.09·2^−24
+/// before rounding). A subnormal `a` gives `a`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn tanh_small(a: __m256) -> __m256 {
+    let s = _mm256_mul_ps(a, a);
+    let mut p = splat(-0.006_525_572_4);
+    p = _mm256_fmadd_ps(p, s, splat(0.021_263_354));
+    p = _mm256_fmadd_ps(p, s, splat(-0.053_901_754));
+    p = _mm256_fmadd_ps(p, s, splat(0.133_330_73));
+    p = _mm256_fmadd_ps(p, s, splat(-0.333_333_3));
+    _mm256_fmadd_ps(_mm256_mul_ps(a, s), p, a)
+}
+
+/// [`tanh_finish`] for a chunk with NaN or `|x| > 40`: `|x|` clamped to 9.1 (where the fast
+/// form gives exactly 1, as it does up to 40), NaN lanes give `x + x` (a quiet NaN).
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx2,fma")]
+fn tanh_finish_any(x: __m256, e: __m256) -> __m256 {
+    let a = _mm256_min_ps(abs(x), splat(TANH_CLAMP));
+    let t = tanh_of_abs(x, a, e);
+    _mm256_blendv_ps(t, _mm256_add_ps(x, x), _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x))
 }
 
 /// `x < 0 ? alpha·(e^x − 1) : x`, one rounding after a double-word `e^x − 1`.

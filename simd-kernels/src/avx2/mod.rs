@@ -130,9 +130,9 @@ elementwise!("GELU (tanh form)", gelu_tanh, gelu_tanh_inplace;
     stage1: |x| activations::gelu_tanh_exp(x),
     stage2: |x, state| activations::gelu_tanh_finish(x, state));
 elementwise!("tanh", tanh, tanh_inplace;
-    zero: (vector_math::zero(), vector_math::zero(), vector_math::zero()),
+    zero: activations::tanh_zero(),
     stage1: |x| activations::tanh_exp(x),
-    stage2: |x, m| activations::tanh_finish(x, m));
+    stage2: |x, state| activations::tanh_finish(x, state));
 elementwise!("SiLU", silu, silu_inplace;
     zero: activations::silu_zero(),
     stage1: |x| activations::silu_exp(x),

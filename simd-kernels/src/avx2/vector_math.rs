@@ -147,6 +147,17 @@ pub(super) fn exp_in_range(a: __m256) -> __m256 {
     times_pow2(exp_poly(reduced(nf, rh)), exponent_field(t))
 }
 
+/// `e^a` for `|a| ≤ 87` like [`exp_in_range`], but reduced with the one constant `LN2_HI`
+/// (one FMA fewer): `r` then also carries `n·(ln 2 − LN2_HI)`, at most `|n|·1.9·10^−9`, so
+/// the relative error grows by that much. For callers whose result damps the error of `e^a`
+/// by about `1/e^a` (tanh's `2/(e^2|x| + 1)`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn exp_in_range_one_constant(a: __m256) -> __m256 {
+    let (t, _, r) = round_reduce(a, ROUND_MAGIC);
+    times_pow2(exp_poly(r), exponent_field(t))
+}
+
 /// `e^(a + a_lo)` for `|a| ≤ 87` and `|a_lo| ≤ 2^−20·|a|` (normal results) as `p·2^n` with one
 /// exact multiplication: the same bits as [`exp_parts`] followed by [`ldexp`] give there.
 #[inline]
