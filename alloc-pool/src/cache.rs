@@ -3,6 +3,11 @@
 //! Only the context holding the [`CpuHook`](crate::CpuHook) pin of that index touches the
 //! magazines, so the fast path has no lock and no atomic read-modify-write; statistics
 //! readers only read the counter line, never the magazines' line.
+//!
+//! The loaded magazine's length is not stored: every object pushed onto it is a counted free
+//! and every object popped from it a counted allocation, so it is kept as a bias against the
+//! owner's `frees - allocs` (see [`StoredMagazines`]). A fast-path operation then stores only
+//! the list head and its two counters, no length.
 
 use crate::freelist::{Batch, Links};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, bump_owned};
@@ -11,11 +16,24 @@ use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, bump_owned};
 /// too, so the pool learns which indices are in use (see `SlabPool::cpus_seen`).
 const UNUSED: usize = usize::MAX;
 
-/// The two magazines of one (CPU, class).
+/// The two magazines of one (CPU, class), as the slow paths see them.
 #[derive(Debug)]
 pub(crate) struct Magazines {
     pub(crate) loaded: Batch,
     pub(crate) previous: Batch,
+}
+
+/// The magazines as stored. The loaded magazine's length is
+/// `bias + (frees - allocs)` (wrapping, with the owner's counters): each push onto it is
+/// counted as a free and each pop from it as an allocation, by the same owner, so the
+/// difference moves with the length; `bias` is reset whenever the loaded magazine is replaced.
+#[derive(Debug)]
+struct StoredMagazines {
+    /// Head of the loaded magazine.
+    head: *mut u8,
+    /// Loaded length minus the owner's `frees - allocs` (`UNUSED` while never used).
+    bias: usize,
+    previous: Batch,
 }
 
 /// Counters of one (CPU, class), written only by the owner (relaxed load + store), read by
@@ -40,7 +58,7 @@ pub(crate) struct OwnerCounters {
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct CpuClassCache {
-    mags: UnsafeCell<Magazines>,
+    mags: UnsafeCell<StoredMagazines>,
     pub(crate) counters: OwnerCounters,
 }
 
@@ -48,11 +66,9 @@ impl CpuClassCache {
     /// A never-used cache.
     pub(crate) fn new() -> Self {
         Self {
-            mags: UnsafeCell::new(Magazines {
-                loaded: Batch {
-                    head: core::ptr::null_mut(),
-                    count: UNUSED,
-                },
+            mags: UnsafeCell::new(StoredMagazines {
+                head: core::ptr::null_mut(),
+                bias: UNUSED,
                 previous: Batch::EMPTY,
             }),
             counters: OwnerCounters {
@@ -87,8 +103,19 @@ impl CpuClassCache {
             && self.counters.drain.swap(false, Ordering::Acquire)
     }
 
+    /// `frees - allocs` of the owner (wrapping); with `StoredMagazines::bias`, the loaded
+    /// magazine's length.
+    #[inline(always)]
+    fn net_frees(&self) -> usize {
+        self.counters
+            .frees
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.counters.allocs.load(Ordering::Relaxed))
+    }
+
     /// Fast-path allocation: pops from `loaded`, else swaps in a full `previous`. Null when
-    /// both are empty (the caller refills).
+    /// both are empty (the caller refills). The caller counts a non-null result with
+    /// [`count_alloc`](Self::count_alloc) before the next use of this cache.
     ///
     /// # Safety
     /// The caller holds the pin of this cache's CPU index; `links` is the class's codec.
@@ -97,20 +124,27 @@ impl CpuClassCache {
         self.mags.with_mut(|m| {
             // SAFETY: the pin gives this context exclusive use of the magazines.
             let m = unsafe { &mut *m };
-            // SAFETY: objects in the magazines are free and linked through word 0.
-            let mut obj = unsafe { m.loaded.pop(links) };
-            if obj.is_null() && m.previous.count > 0 {
-                core::mem::swap(&mut m.loaded, &mut m.previous);
-                // SAFETY: as above.
-                obj = unsafe { m.loaded.pop(links) };
+            let mut obj = m.head;
+            if obj.is_null() {
+                // `loaded` is empty (or never used, and then so is `previous`).
+                if m.previous.count == 0 {
+                    return obj;
+                }
+                // Swap: the empty loaded magazine becomes `previous`.
+                let full = m.previous.take();
+                m.bias = full.count.wrapping_sub(self.net_frees());
+                obj = full.head;
             }
+            // SAFETY: objects in the magazines are free and linked through word 0.
+            m.head = unsafe { links.read(obj, 0) };
             obj
         })
     }
 
     /// Fast-path free: pushes onto `loaded` if it has room, else onto an empty `previous`
     /// after swapping. Returns `false` (nothing done) when both are full or the cache is
-    /// unused (the caller takes the slow path).
+    /// unused (the caller takes the slow path). The caller counts a `true` result with
+    /// [`count_free`](Self::count_free) before the next use of this cache.
     ///
     /// # Safety
     /// The caller holds the pin of this cache's CPU index; `obj` is a free object of this
@@ -124,17 +158,26 @@ impl CpuClassCache {
         link: *mut u8,
         batch: usize,
     ) -> bool {
+        debug_assert_eq!(obj.addr(), link.addr());
         self.mags.with_mut(|m| {
             // SAFETY: the pin gives this context exclusive use of the magazines.
             let m = unsafe { &mut *m };
-            if m.loaded.count >= batch {
-                if m.previous.count != 0 || m.loaded.count == UNUSED {
+            let count = m.bias.wrapping_add(self.net_frees());
+            if count >= batch {
+                if m.previous.count != 0 || count == UNUSED {
                     return false;
                 }
-                core::mem::swap(&mut m.loaded, &mut m.previous);
+                // Swap: the full loaded magazine becomes `previous`, an empty one is loaded.
+                m.previous = Batch {
+                    head: m.head,
+                    count,
+                };
+                m.head = core::ptr::null_mut();
+                m.bias = 0usize.wrapping_sub(self.net_frees());
             }
             // SAFETY: the caller guarantees `obj` is free and in no list, `link` writable.
-            unsafe { m.loaded.push_linked(links, obj, link) };
+            unsafe { links.write(link, 0, m.head) };
+            m.head = obj;
             true
         })
     }
@@ -146,14 +189,27 @@ impl CpuClassCache {
     /// The caller holds the pin of this cache's CPU index (or otherwise has exclusive use of
     /// it, see `SlabPool::drain_cpu`).
     pub(crate) unsafe fn with_magazines<R>(&self, f: impl FnOnce(&mut Magazines, bool) -> R) -> R {
-        self.mags.with_mut(|m| {
+        self.mags.with_mut(|stored| {
             // SAFETY: the caller has exclusive use of the magazines.
-            let m = unsafe { &mut *m };
+            let stored = unsafe { &mut *stored };
+            let mut m = Magazines {
+                loaded: Batch {
+                    head: stored.head,
+                    count: stored.bias.wrapping_add(self.net_frees()),
+                },
+                previous: stored.previous.take(),
+            };
             let first_use = m.loaded.count == UNUSED;
             if first_use {
                 m.loaded.count = 0;
             }
-            f(m, first_use)
+            // `f` counts the objects it pops from or pushes onto `loaded`; the bias is taken
+            // after it, against the counters it left.
+            let r = f(&mut m, first_use);
+            stored.head = m.loaded.head;
+            stored.bias = m.loaded.count.wrapping_sub(self.net_frees());
+            stored.previous = m.previous;
+            r
         })
     }
 }

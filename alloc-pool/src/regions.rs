@@ -43,12 +43,6 @@ impl RegionHeader {
         self.base.addr() <= addr && addr < self.end
     }
 
-    /// `addr` (inside the region) as a pointer with the region's provenance.
-    #[inline(always)]
-    pub(crate) fn ptr(&self, addr: usize) -> *mut u8 {
-        self.base.with_addr(addr)
-    }
-
     /// Descriptor index of the slab containing `addr`, if inside the table's range.
     #[inline]
     pub(crate) fn slab_index(&self, addr: usize) -> Option<usize> {
@@ -142,7 +136,8 @@ impl Regions {
         self.count.store(0, Ordering::Release);
     }
 
-    /// Publishes `header` as the next region.
+    /// Publishes `header` as the next region, exposing the provenance of its base: the pool
+    /// re-derives pointers handed back to it from the exposed provenance (`SlabPool::own`).
     ///
     /// # Safety
     /// `header` is initialised and lives as long as the pool is used; the caller serialises
@@ -152,6 +147,9 @@ impl Regions {
         if n >= MAX_REGIONS {
             return Err(InitError::TooManyRegions { max: MAX_REGIONS });
         }
+        // SAFETY: the caller guarantees `header` is initialised.
+        let base = unsafe { (*header).base };
+        let _ = base.expose_provenance();
         self.list[n].store(header, Ordering::Relaxed);
         self.count.store(n + 1, Ordering::Release);
         Ok(())

@@ -69,8 +69,6 @@ impl<H: CpuHook> SlabPool<H> {
     unsafe fn init_exclusive(&self, start: *mut u8, len: usize) -> Result<(), InitError> {
         // SAFETY: forwarded caller contract.
         let carved = unsafe { self.carve(start, len, self.config.max_cpus)? };
-        self.home.store(start, Ordering::Relaxed);
-        self.home_end.store(start.addr() + len, Ordering::Relaxed);
         self.secret
             .store(link_secret(self, start), Ordering::Relaxed);
         self.cpus_seen.store(0, Ordering::Relaxed);

@@ -59,9 +59,6 @@ pub struct SlabPool<H: CpuHook = DefaultHook> {
     /// Non-null once initialised (Release, after the first region is published and the
     /// prefill carved); every allocation path checks it first.
     caches: AtomicPtr<CpuClassCache>,
-    /// The first region's start and end, for the fast path's provenance (see `own`).
-    home: AtomicPtr<u8>,
-    home_end: AtomicUsize,
     regions: Regions,
     /// Serialises `add_region` calls.
     growing: SpinLock<()>,
@@ -115,8 +112,6 @@ impl<H: CpuHook> SlabPool<H> {
                 prefill_mags,
                 state: AtomicU8::new(UNINIT),
                 caches: AtomicPtr::new(ptr::null_mut()),
-                home: AtomicPtr::new(ptr::null_mut()),
-                home_end: AtomicUsize::new(0),
                 regions: Regions::new(),
                 growing: SpinLock::new(()),
                 secret: AtomicUsize::new(0),
@@ -162,25 +157,17 @@ impl<H: CpuHook> SlabPool<H> {
         }
     }
 
-    /// `ptr` re-derived from its region's provenance. The pointer a caller hands back may only
-    /// carry permission for the bytes of its layout (e.g. after a `Box` retag, in Stacked
+    /// `ptr` with the provenance of the pool's regions. The pointer a caller hands back may
+    /// only carry permission for the bytes of its layout (e.g. after a `Box` retag, in Stacked
     /// Borrows terms), while the pool writes free-list links, poison and heap headers anywhere
-    /// in the object: it must use its own provenance for that. A pointer in no region is
-    /// returned unchanged (hardened mode reports it).
+    /// in the object: it must use its own provenance for that. Every region's provenance is
+    /// exposed when the region is added (see `Regions::publish`), so taking the exposed
+    /// provenance of the address picks the region's for an object of the pool, with no lookup
+    /// on the fast path. A pointer in no region keeps no usable provenance; hardened mode
+    /// reports it before anything is written through it.
     #[inline(always)]
     fn own(&self, ptr: *mut u8) -> *mut u8 {
-        let home = self.home.load(Ordering::Relaxed);
-        if home.addr() <= ptr.addr() && ptr.addr() < self.home_end.load(Ordering::Relaxed) {
-            return home.with_addr(ptr.addr());
-        }
-        self.own_other(ptr)
-    }
-
-    #[cold]
-    fn own_other(&self, ptr: *mut u8) -> *mut u8 {
-        self.regions
-            .find(ptr.addr())
-            .map_or(ptr, |r| r.ptr(ptr.addr()))
+        ptr::with_exposed_provenance_mut(ptr.addr())
     }
 
     /// Cache of (`cpu`, `class`), if `cpu` has one and the pool is initialised.

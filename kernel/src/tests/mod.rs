@@ -28,6 +28,7 @@ pub static ALL: &[Suite] = kernel_core::suites![
         fallback_large_sizes,
         exhaustion_returns_null,
         stats_after_known_workload,
+        add_region_serves_from_both,
     ],
     simd: [
         backend_matches_cpuid,

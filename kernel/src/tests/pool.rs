@@ -10,7 +10,9 @@ use crate::heap::{GLOBAL, OwnedRegion};
 use crate::ktap::{Stop, TestResult};
 use crate::{check, diag};
 use alloc::vec::Vec;
-use alloc_pool::{CLASS_SIZES, Config, MAX_CLASS_SIZE, NUM_CLASSES, NoCpuCache, SlabPool};
+use alloc_pool::{
+    CLASS_SIZES, Config, InitError, MAX_CLASS_SIZE, NUM_CLASSES, NoCpuCache, SlabPool,
+};
 use core::alloc::{GlobalAlloc, Layout};
 
 /// Fills `len` bytes at `p` with a pattern derived from `seed`.
@@ -373,6 +375,83 @@ pub fn stats_after_known_workload() -> TestResult {
         external,
         stats.heap_used,
         stats.heap_size
+    );
+    Ok(())
+}
+
+/// `add_region` on a separate pool: a region carved from the heap becomes its second region;
+/// objects then come from both regions, and a misaligned or overlapping region is refused
+/// with a typed error that leaves the pool as it was.
+pub fn add_region_serves_from_both() -> TestResult {
+    const FIRST: usize = 512 * 1024;
+    const SECOND: usize = 1 << 20;
+    let (Some(first), Some(second)) = (OwnedRegion::new(FIRST), OwnedRegion::new(SECOND)) else {
+        check!(false, "no memory for the test regions");
+        return Ok(());
+    };
+    let pool: SlabPool<NoCpuCache> = SlabPool::with_config(Config {
+        max_cpus: 1,
+        ..Config::DEFAULT
+    });
+    // SAFETY: both regions are owned by this test and outlive `pool` (declared before it);
+    // a refused region is left unused, so adding `second` after the refusals is sound.
+    unsafe {
+        let init = pool.init(first.start(), first.len());
+        check!(init.is_ok(), "init: {init:?}");
+        let misaligned = pool.add_region(second.start().wrapping_add(1), SECOND - 64);
+        check!(
+            matches!(misaligned, Err(InitError::Misaligned { .. })),
+            "misaligned region: {misaligned:?}"
+        );
+        let overlap = pool.add_region(first.start().wrapping_add(FIRST / 2), FIRST / 2);
+        check!(
+            matches!(overlap, Err(InitError::Overlaps { .. })),
+            "region inside the first one: {overlap:?}"
+        );
+        check!(pool.stats().regions == 1, "a refused region was counted");
+        let added = pool.add_region(second.start(), second.len());
+        check!(added.is_ok(), "add_region: {added:?}");
+        let again = pool.add_region(second.start(), second.len());
+        check!(
+            matches!(again, Err(InitError::Overlaps { .. })),
+            "the second region added twice: {again:?}"
+        );
+    }
+    check!(
+        pool.stats().regions == 2,
+        "regions {}",
+        pool.stats().regions
+    );
+    let inside = |r: &OwnedRegion, p: *mut u8| {
+        (r.start().addr()..r.start().addr() + r.len()).contains(&p.addr())
+    };
+    let layout = Layout::from_size_align(4096, 8).map_err(|_| Stop::Failed)?;
+    let mut got = Vec::with_capacity((FIRST + SECOND) / 4096 + 1);
+    loop {
+        // SAFETY: non-zero size.
+        let p = unsafe { pool.alloc(layout) };
+        if p.is_null() || got.len() > (FIRST + SECOND) / 4096 {
+            break;
+        }
+        got.push(p);
+    }
+    let in_first = got.iter().filter(|&&p| inside(&first, p)).count();
+    let in_second = got.iter().filter(|&&p| inside(&second, p)).count();
+    check!(
+        in_first > 0 && in_second > 0 && in_first + in_second == got.len(),
+        "{} objects: {in_first} in the first region, {in_second} in the second",
+        got.len()
+    );
+    for &p in &got {
+        // SAFETY: allocated above with `layout`, freed once.
+        unsafe { pool.dealloc(p, layout) };
+    }
+    check!(
+        pool.stats().live_objects() == 0,
+        "live objects left after freeing all"
+    );
+    diag!(
+        "4 KiB objects until null: {in_first} from the first region, {in_second} from the added one"
     );
     Ok(())
 }
