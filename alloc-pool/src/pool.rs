@@ -288,6 +288,12 @@ impl<H: CpuHook> SlabPool<H> {
 
     #[inline(always)]
     fn alloc_class(&self, class: usize) -> *mut u8 {
+        // Perf-guard self-test only (`scripts/perf-guard.sh --selftest`): a handful of extra
+        // instructions on the fast path, which the guard must report as a regression.
+        #[cfg(zenslab_perf_selftest)]
+        for i in 0..3 {
+            core::hint::black_box(class + i);
+        }
         let obj = match H::pin() {
             Some((cpu, token)) => {
                 let obj = match self.cache(cpu, class) {

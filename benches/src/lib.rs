@@ -1,4 +1,9 @@
-//! Shared helpers for the benchmarks.
+//! Shared helpers for the benchmarks, the report command and the instruction-count guard.
 
+pub mod charts;
+pub mod charts_out;
+pub mod date;
+pub mod guard;
 pub mod report;
 pub mod targets;
+pub mod workloads;

@@ -1,15 +1,15 @@
 //! `cargo run -p zenslab-benches --release --bin report`: reads the criterion results under
 //! `target/criterion` (or `$CARGO_TARGET_DIR/criterion`, or the directory given as the first
 //! argument) and prints one table per benchmark family plus the issue targets, each marked
-//! met or not met from the measured medians. It measures nothing itself: run
-//! `scripts/bench.sh` (or `cargo bench`) first.
+//! met or not met from the measured medians, and writes SVG charts to `docs/charts/` (see
+//! `charts_out`). It measures nothing itself: run `scripts/bench.sh` (or `cargo bench`) first.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use zenslab_benches::report::{Measurement, Tables, load_measurements};
-use zenslab_benches::targets;
+use zenslab_benches::{charts_out, targets};
 
 fn criterion_dir() -> PathBuf {
     if let Some(arg) = std::env::args_os().nth(1) {
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    charts_out::write_charts(&dir, &measurements, None);
     let alloc_checks = targets::alloc_checks(&measurements);
     let simd_checks = targets::simd_checks(&measurements);
     let mut families: BTreeMap<String, Vec<Measurement>> = BTreeMap::new();
