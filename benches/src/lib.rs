@@ -1,7 +1,6 @@
 //! Shared helpers for the benchmarks, the report command and the instruction-count guard.
 
 pub mod charts;
-pub mod charts_out;
 pub mod date;
 pub mod guard;
 pub mod report;

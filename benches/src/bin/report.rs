@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use zenslab_benches::charts::files::write_charts;
 use zenslab_benches::report::{Measurement, Tables, load_measurements};
-use zenslab_benches::{charts_out, targets};
+use zenslab_benches::targets;
 
 fn criterion_dir() -> PathBuf {
     if let Some(arg) = std::env::args_os().nth(1) {
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    charts_out::write_charts(&dir, &measurements, None);
+    write_charts(&dir, &measurements, None);
     let alloc_checks = targets::alloc_checks(&measurements);
     let simd_checks = targets::simd_checks(&measurements);
     let mut families: BTreeMap<String, Vec<Measurement>> = BTreeMap::new();

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::charts::{self, Caption};
+use super::{self as charts, Caption};
 use crate::date::utc_date;
 use crate::guard::baseline::load_history;
 use crate::report::Measurement;
