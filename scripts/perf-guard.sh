@@ -7,7 +7,8 @@
 #   scripts/perf-guard.sh              check against the baseline
 #   scripts/perf-guard.sh --repeat     check, and fail unless two runs count exactly the same
 #   scripts/perf-guard.sh --update     rewrite the baseline (say why in the commit) and append
-#                                      the counts to benches/perf-history.jsonl
+#                                      the counts to benches/perf-history.jsonl, tagged with
+#                                      the commit they were measured on (HEAD) and the date
 #   scripts/perf-guard.sh --filter F   only cases whose name contains F (repeatable)
 #   scripts/perf-guard.sh --selftest   build with `--cfg zenslab_perf_selftest`, which adds a
 #                                      few instructions to SlabPool's alloc fast path and to

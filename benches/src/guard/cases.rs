@@ -160,7 +160,8 @@ pub fn all() -> Vec<Case> {
     for (name, f) in functions {
         cases.push(simd(name, f));
     }
-    // `linear` goes here once it exists: cases.push(linear(...));
+    // Place for `linear` once it exists: one call at a fixed shape and seed, e.g.
+    // cases.push(Case::new("simd/linear/64x64".to_owned(), 10, 100, move || ...));
     cases
 }
 
