@@ -43,4 +43,8 @@ cargo +nightly miri test -p alloc-pool --lib
 stage "benchmarks compile (run them with scripts/bench.sh)"
 cargo bench --workspace --no-run
 
+stage "instruction-count guard (Callgrind, run twice: counts must be identical) and its self-test"
+bash scripts/perf-guard.sh --repeat
+bash scripts/perf-guard.sh --selftest
+
 stage "done in $((SECONDS - started))s"

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use alloc_pool::{Config, NoCpuCache, SlabPool, ThreadSlots};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use zenslab_benches::workloads::{Rng, Trace};
 
 /// Bytes of the region given to each region-based allocator.
 const REGION: usize = 256 << 20;
@@ -167,22 +168,6 @@ impl Workload for FreeOrder {
     }
 }
 
-/// Deterministic xorshift64*, shared by every workload that needs randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 fn orders() -> [(&'static str, Vec<usize>); 3] {
     let lifo: Vec<usize> = (0..BATCH).rev().collect();
     let fifo: Vec<usize> = (0..BATCH).collect();
@@ -196,53 +181,6 @@ fn orders() -> [(&'static str, Vec<usize>); 3] {
 
 // ---- mixed tensor trace ---------------------------------------------------------------------
 
-#[derive(Clone, Copy)]
-enum Event {
-    Alloc { slot: usize, layout: Layout },
-    Free { slot: usize },
-}
-
-/// A seeded trace of tensor-like buffers (64 B – 8 KiB: powers of two and multiples of 64,
-/// alignments 8 or 64) with overlapping lifetimes: a live set that grows to ~200 buffers and
-/// frees a random older one about as often as it allocates. Ends with everything freed.
-fn tensor_trace() -> (Vec<Event>, usize) {
-    const SLOTS: usize = 256;
-    const ALLOCS: usize = 4096;
-    let mut rng = Rng(0x7E45_0B5E_ED00_0002);
-    let mut live: Vec<usize> = Vec::new();
-    let mut free_slots: Vec<usize> = (0..SLOTS).rev().collect();
-    let mut events = Vec::new();
-    for _ in 0..ALLOCS {
-        let want_free = live.len() > 8 && (free_slots.is_empty() || rng.below(100) < 48);
-        if want_free {
-            let slot = live.swap_remove(rng.below(live.len()));
-            events.push(Event::Free { slot });
-            free_slots.push(slot);
-        }
-        let size = if rng.below(2) == 0 {
-            64 << rng.below(8)
-        } else {
-            64 * (1 + rng.below(128))
-        };
-        let align = if rng.below(4) == 0 { 64 } else { 8 };
-        let slot = free_slots.pop().expect("a free slot");
-        events.push(Event::Alloc {
-            slot,
-            layout: Layout::from_size_align(size, align).unwrap(),
-        });
-        live.push(slot);
-    }
-    for slot in live {
-        events.push(Event::Free { slot });
-    }
-    (events, SLOTS)
-}
-
-struct Trace {
-    events: Vec<Event>,
-    slots: usize,
-}
-
 impl Workload for Trace {
     fn run<A: GlobalAlloc + Sync + 'static>(
         &self,
@@ -250,28 +188,8 @@ impl Workload for Trace {
         name: &str,
         a: &'static A,
     ) {
-        let mut blocks = vec![(std::ptr::null_mut::<u8>(), Layout::new::<u8>()); self.slots];
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                for e in &self.events {
-                    match *e {
-                        Event::Alloc { slot, layout } => {
-                            // SAFETY: non-zero size; freed by a later event.
-                            let p = unsafe { a.alloc(layout) };
-                            assert!(!p.is_null());
-                            // SAFETY: the block has at least 64 bytes; touch it like a user.
-                            unsafe { p.cast::<u64>().write(slot as u64) };
-                            blocks[slot] = (p, layout);
-                        }
-                        Event::Free { slot } => {
-                            let (p, layout) = blocks[slot];
-                            // SAFETY: allocated by the matching event with `layout`.
-                            unsafe { a.dealloc(black_box(p), layout) };
-                        }
-                    }
-                }
-            })
-        });
+        let mut blocks = self.blocks();
+        g.bench_function(name, |b| b.iter(|| self.replay(a, &mut blocks)));
     }
 }
 
@@ -463,9 +381,9 @@ fn free_orders(c: &mut Criterion) {
 }
 
 fn trace(c: &mut Criterion) {
-    let (events, slots) = tensor_trace();
-    let n = events.len() as u64;
-    for_each_allocator(c, "alloc/trace/mixed", Some(n), &Trace { events, slots });
+    let trace = Trace::tensor();
+    let n = trace.len() as u64;
+    for_each_allocator(c, "alloc/trace/mixed", Some(n), &trace);
 }
 
 fn threads(c: &mut Criterion) {

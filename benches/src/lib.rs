@@ -1,15 +1,19 @@
-//! Shared helpers for the benchmarks.
+//! Shared helpers for the benchmarks, the report command and the instruction-count guard.
 
+pub mod charts;
 pub mod clock;
 pub mod copy_loop;
 pub mod cpu;
+pub mod date;
 pub mod floors;
 pub mod fragmentation;
+pub mod guard;
 pub mod report;
 pub mod simd_cycles;
 pub mod simd_layout;
 pub mod simd_targets;
 pub mod targets;
+pub mod workloads;
 
 use std::path::PathBuf;
 

@@ -13,6 +13,12 @@ impl<H: CpuHook> SlabPool<H> {
     /// before returning null.
     #[inline(always)]
     pub(super) fn alloc_class(&self, class: usize, req: usize) -> *mut u8 {
+        // Perf-guard self-test only (`scripts/perf-guard.sh --selftest`): a handful of extra
+        // instructions on the fast path, which the guard must report as a regression.
+        #[cfg(zenslab_perf_selftest)]
+        for i in 0..3 {
+            core::hint::black_box(class + i);
+        }
         let obj = self.alloc_class_once(class, req);
         if obj.is_null() {
             return self.alloc_class_after_trim(class, req);

@@ -2,13 +2,15 @@
 //! `target/criterion` (or `$CARGO_TARGET_DIR/criterion`, or the directory given as the first
 //! argument) and prints one table per benchmark family plus the issue targets, each marked
 //! met or not met from the measured medians, and the SIMD results in core cycles per element.
-//! The only thing it measures itself is the core clock (the SIMD benchmark records the clock of
-//! its own run, which the report prefers): run `scripts/bench.sh` (or `cargo bench`) first.
+//! It also writes SVG charts to `docs/charts/` (see `charts_out`). The only thing it measures
+//! itself is the core clock (the SIMD benchmark records the clock of its own run, which the
+//! report prefers): run `scripts/bench.sh` (or `cargo bench`) first.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use zenslab_benches::charts::files::write_charts;
 use zenslab_benches::clock::{self, ClockRecord};
 use zenslab_benches::cpu::CpuId;
 use zenslab_benches::report::{Measurement, Tables, load_measurements};
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         CpuId::current(),
         &clock::measure(9),
     );
+    write_charts(&dir, &measurements, machine.cycles(1.0));
     let simd_checks = simd_targets::simd_checks(&measurements, &machine);
     let simd_cycles = simd_cycles::render(&measurements, &machine, &machine_lines);
     let linear_checks = targets::linear_checks(&measurements);

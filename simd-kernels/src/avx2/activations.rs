@@ -29,6 +29,10 @@ const GELU_CLAMP: f32 = 20.0;
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn relu(x: __m256) -> __m256 {
+    // Perf-guard self-test only (`scripts/perf-guard.sh --selftest`): extra work in the loop,
+    // which the guard must report as a regression.
+    #[cfg(zenslab_perf_selftest)]
+    let x = core::hint::black_box(x);
     _mm256_max_ps(_mm256_setzero_ps(), x)
 }
 
