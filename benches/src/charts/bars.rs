@@ -72,7 +72,8 @@ impl BarChart {
         const LEFT: f64 = 190.0;
         const PLOT_W: f64 = 640.0;
         const BAR_H: f64 = 9.0;
-        const TOP: f64 = 92.0;
+        // Room for two legend lines above the plot.
+        const TOP: f64 = 110.0;
         let row_h = BAR_H * self.series.len() as f64 + 10.0;
         let height = TOP + row_h * self.rows.len() as f64 + 40.0;
         let width = LEFT + PLOT_W + 80.0;
@@ -99,8 +100,8 @@ impl BarChart {
             r##"<text x="10" y="38" fill="#444">{}</text>"##,
             escape(&self.caption)
         );
-        // Legend.
-        let mut x = 10.0;
+        // Legend, wrapped onto a second line when it would leave the picture.
+        let (mut x, mut y) = (10.0, 52.0);
         let legend: Vec<(String, &str, bool)> = self
             .series
             .iter()
@@ -109,24 +110,30 @@ impl BarChart {
             .chain(self.marker_name.iter().map(|n| (n.clone(), "black", true)))
             .collect();
         for (name, colour, is_marker) in legend {
+            let item_w = 24.0 + 7.0 * name.len() as f64;
+            if x > 10.0 && x + item_w > width {
+                (x, y) = (10.0, y + 18.0);
+            }
             if is_marker {
                 let _ = writeln!(
                     s,
-                    r#"<line x1="{x}" y1="52" x2="{x}" y2="64" stroke="{colour}" stroke-width="2"/>"#
+                    r#"<line x1="{x}" y1="{y}" x2="{x}" y2="{}" stroke="{colour}" stroke-width="2"/>"#,
+                    y + 12.0
                 );
             } else {
                 let _ = writeln!(
                     s,
-                    r#"<rect x="{x}" y="52" width="12" height="12" fill="{colour}"/>"#
+                    r#"<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>"#
                 );
             }
             let _ = writeln!(
                 s,
-                r#"<text x="{}" y="62">{}</text>"#,
+                r#"<text x="{}" y="{}">{}</text>"#,
                 x + 16.0,
+                y + 10.0,
                 escape(&name)
             );
-            x += 24.0 + 7.0 * name.len() as f64;
+            x += item_w;
         }
         // Grid and axis labels.
         let bottom = TOP + row_h * self.rows.len() as f64;
