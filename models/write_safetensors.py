@@ -6,6 +6,7 @@ tensors out in name order, pads the header with spaces to a multiple of 8 bytes 
 format asks, and checks the result by reading it back with safetensors itself.
 """
 
+import hashlib
 import json
 import pathlib
 import struct
@@ -38,3 +39,12 @@ def write(path: pathlib.Path, tensors: dict, metadata: dict | None = None) -> No
     assert sorted(back) == sorted(tensors), path
     for name, array in tensors.items():
         assert np.array_equal(back[name], array), (path, name)
+
+
+def write_sums(directory: pathlib.Path, names: tuple[str, ...]) -> None:
+    """Writes `directory/SHA256SUMS` for the files `names` (as `sha256sum -c` reads it)."""
+    sums = []
+    for name in names:
+        digest = hashlib.sha256((directory / name).read_bytes()).hexdigest()
+        sums.append(f"{digest}  {name}\n")
+    (directory / "SHA256SUMS").write_text("".join(sums))

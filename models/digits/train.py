@@ -27,7 +27,6 @@ The files are written by models/write_safetensors.py (sorted keys), so every run
 same bytes.
 """
 
-import hashlib
 import os
 import pathlib
 import sys
@@ -86,11 +85,7 @@ def main() -> None:
     assert np.array_equal(reference["inputs"].astype(np.float64), x_test)
     write_safetensors.write(OUT / "reference.safetensors", reference)
 
-    sums = []
-    for name in ("weights.safetensors", "reference.safetensors"):
-        digest = hashlib.sha256((OUT / name).read_bytes()).hexdigest()
-        sums.append(f"{digest}  {name}\n")
-    (OUT / "SHA256SUMS").write_text("".join(sums))
+    write_safetensors.write_sums(OUT, ("weights.safetensors", "reference.safetensors"))
     accuracy = float(np.mean(reference["predictions"] == reference["labels"]))
     print(f"{len(y_test)} test samples, accuracy {accuracy:.4f}, iterations {model.n_iter_}")
 

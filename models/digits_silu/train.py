@@ -18,7 +18,6 @@ hidden_activation "silu"; reference.safetensors with inputs, labels, NumPy's pre
 float64 probabilities) plus SHA256SUMS.
 """
 
-import hashlib
 import pathlib
 import sys
 
@@ -106,11 +105,7 @@ def main() -> None:
         "probabilities": np.ascontiguousarray(probabilities, dtype=np.float64),
     }
     write_safetensors.write(OUT / "reference.safetensors", reference)
-    sums = []
-    for name in ("weights.safetensors", "reference.safetensors"):
-        digest = hashlib.sha256((OUT / name).read_bytes()).hexdigest()
-        sums.append(f"{digest}  {name}\n")
-    (OUT / "SHA256SUMS").write_text("".join(sums))
+    write_safetensors.write_sums(OUT, ("weights.safetensors", "reference.safetensors"))
     accuracy = float(np.mean(reference["predictions"] == reference["labels"]))
     print(f"{len(y_test)} test samples, accuracy {accuracy:.4f}")
 
