@@ -23,30 +23,20 @@ use std::collections::HashSet;
 use std::mem::MaybeUninit;
 
 use alloc_pool::{Config, NoCpuCache, SlabPool};
+use zenslab_benches::workloads::Rng;
 
 /// Bytes of each allocator's region.
 const REGION: usize = 8 << 20;
+
+/// One of `choices`, uniformly.
+fn pick(rng: &mut Rng, choices: &[usize]) -> usize {
+    choices[rng.below(choices.len())]
+}
 
 #[derive(Clone, Copy)]
 enum Event {
     Alloc { slot: usize, layout: Layout },
     Free { slot: usize },
-}
-
-/// Deterministic xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn pick(&mut self, choices: &[usize]) -> usize {
-        choices[(self.next() % choices.len() as u64) as usize]
-    }
 }
 
 /// The trace; with `keep_kv` the KV blocks are never freed (for heap efficiency).
@@ -75,20 +65,20 @@ fn inference_trace(keep_kv: bool) -> Vec<Event> {
             clock += 1;
             let acts: Vec<usize> = (0..3)
                 .map(|_| {
-                    let size = rng.pick(&[256, 768, 1024, 2048, 3072, 4096, 6144, 8192]);
+                    let size = pick(&mut rng, &[256, 768, 1024, 2048, 3072, 4096, 6144, 8192]);
                     alloc(&mut events, size, 64)
                 })
                 .collect();
             for _ in 0..4 {
-                let size = rng.pick(&[64, 96, 200, 256, 512, 1000]);
+                let size = pick(&mut rng, &[64, 96, 200, 256, 512, 1000]);
                 let s = alloc(&mut events, size, 8);
                 events.push(Event::Free { slot: s });
             }
             kv.push(alloc(&mut events, 4096, 4096));
-            if rng.next().is_multiple_of(8) {
-                let size = rng.pick(&[16 << 10, 40 << 10, 96 << 10]);
+            if rng.next_u64().is_multiple_of(8) {
+                let size = pick(&mut rng, &[16 << 10, 40 << 10, 96 << 10]);
                 let s = alloc(&mut events, size, 64);
-                large.push((s, clock + 1 + (rng.next() % 6) as usize));
+                large.push((s, clock + 1 + (rng.next_u64() % 6) as usize));
             }
             large.retain(|&(s, dies)| {
                 let alive = dies > clock;
