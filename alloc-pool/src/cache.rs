@@ -1,5 +1,6 @@
 //! Per-CPU caches: for every CPU index and class a pair of magazines ("loaded" and
-//! "previous", Bonwick & Adams 2001) on one cache line, and the owner's counters on the next.
+//! "previous", Bonwick & Adams 2001) on one cache line, and the owner's counters on the next;
+//! the caches of one CPU index fill one page of their own ([`CpuCaches`]).
 //! Only the context holding the [`CpuHook`](crate::CpuHook) pin of that index touches the
 //! magazines, so the fast path has no lock and no atomic read-modify-write; statistics
 //! readers only read the counter line, never the magazines' line.
@@ -9,6 +10,7 @@
 //! owner's `frees - allocs` (see [`StoredMagazines`]). A fast-path operation then stores only
 //! the list head and its two counters, no length.
 
+use crate::class::NUM_CLASSES;
 use crate::freelist::{Batch, Links};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, bump_owned};
 
@@ -60,6 +62,27 @@ pub(crate) struct OwnerCounters {
 pub(crate) struct CpuClassCache {
     mags: UnsafeCell<StoredMagazines>,
     pub(crate) counters: OwnerCounters,
+}
+
+/// The caches of one CPU index, one per class, alone in a 4 KiB page. A CPU that uses
+/// several classes walks its caches in address order, which hardware stream prefetchers take
+/// for a stream and follow ahead, up to the end of the page: with the next index's caches on
+/// the same page they pulled its lines away from the CPU writing them on every step (two
+/// threads cycling through all eight classes ran at 0.55x the speed of one, Intel Xeon VM,
+/// family 6 model 167). Prefetchers do not cross pages.
+#[derive(Debug)]
+#[repr(C, align(4096))]
+pub(crate) struct CpuCaches {
+    pub(crate) classes: [CpuClassCache; NUM_CLASSES],
+}
+
+impl CpuCaches {
+    /// Never-used caches.
+    pub(crate) fn new() -> Self {
+        Self {
+            classes: core::array::from_fn(|_| CpuClassCache::new()),
+        }
+    }
 }
 
 impl CpuClassCache {

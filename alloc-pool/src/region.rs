@@ -3,8 +3,8 @@
 
 use core::mem::{align_of, size_of};
 
-use crate::cache::CpuClassCache;
-use crate::class::{NUM_CLASSES, SLAB_SIZE};
+use crate::cache::CpuCaches;
+use crate::class::SLAB_SIZE;
 use crate::error::InitError;
 use crate::regions::RegionHeader;
 use crate::slab::SlabDesc;
@@ -13,13 +13,14 @@ use crate::slab::SlabDesc;
 pub const REGION_ALIGN: usize = align_of::<usize>();
 
 /// Offsets (from the region start) of the parts of a region:
-/// `[header][caches: cpus × 8 × 2 cache lines][slab descriptors][fallback heap ... end]`
+/// `[header][caches: one page per CPU index][slab descriptors][fallback heap ... end]`
 /// (the caches only in the first region).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RegionLayout {
     pub(crate) header_off: usize,
     pub(crate) caches_off: usize,
-    pub(crate) n_caches: usize,
+    /// CPU indices with caches (one [`CpuCaches`] page each).
+    pub(crate) n_cpus: usize,
     pub(crate) descs_off: usize,
     pub(crate) n_descs: usize,
     pub(crate) heap_off: usize,
@@ -55,10 +56,9 @@ impl RegionLayout {
         let header_end = header
             .checked_add(size_of::<RegionHeader>())
             .ok_or(too_small)?;
-        let n_caches = cpus.checked_mul(NUM_CLASSES).ok_or(too_small)?;
-        let caches = align_up(header_end, align_of::<CpuClassCache>()).ok_or(too_small)?;
-        let caches_end = n_caches
-            .checked_mul(size_of::<CpuClassCache>())
+        let caches = align_up(header_end, align_of::<CpuCaches>()).ok_or(too_small)?;
+        let caches_end = cpus
+            .checked_mul(size_of::<CpuCaches>())
             .and_then(|b| caches.checked_add(b))
             .ok_or(too_small)?;
         let n_descs = len / SLAB_SIZE + 1;
@@ -79,7 +79,7 @@ impl RegionLayout {
         Ok(Self {
             header_off: header - addr,
             caches_off: caches - addr,
-            n_caches,
+            n_cpus: cpus,
             descs_off: descs - addr,
             n_descs,
             heap_off: heap - addr,
@@ -137,8 +137,8 @@ mod tests {
                     Err(e) => panic!("{e}"),
                 };
                 assert!(l.header_off + size_of::<RegionHeader>() <= l.caches_off);
-                assert_eq!((addr + l.caches_off) % 64, 0);
-                assert!(l.caches_off + l.n_caches * size_of::<CpuClassCache>() <= l.descs_off);
+                assert_eq!((addr + l.caches_off) % 4096, 0);
+                assert!(l.caches_off + l.n_cpus * size_of::<CpuCaches>() <= l.descs_off);
                 assert!(l.descs_off + l.n_descs * size_of::<SlabDesc>() <= l.heap_off);
                 assert_eq!(l.heap_off + l.heap_len, len);
                 assert!(l.heap_len >= 2 * SLAB_SIZE);

@@ -5,7 +5,7 @@ use core::mem::MaybeUninit;
 use linked_list_allocator::Heap;
 
 use super::{INITIALISING, READY, SlabPool, UNINIT};
-use crate::cache::CpuClassCache;
+use crate::cache::CpuCaches;
 use crate::class::NUM_CLASSES;
 use crate::error::InitError;
 use crate::freelist::Batch;
@@ -19,7 +19,7 @@ use crate::sync::Ordering;
 /// A region carved by [`SlabPool::carve`], not yet published.
 struct Carved {
     header: *mut RegionHeader,
-    caches: *mut CpuClassCache,
+    caches: *mut CpuCaches,
     heap_len: usize,
 }
 
@@ -27,7 +27,7 @@ impl<H: CpuHook> SlabPool<H> {
     /// Initialises the pool over `region`, which it owns from now on. The region must start on
     /// a [`REGION_ALIGN`](crate::REGION_ALIGN)-byte (8) boundary (a byte array in a `static`
     /// may not: wrap it in a `#[repr(align(64))]` struct) and hold the metadata (a header,
-    /// `max_cpus × 1 KiB` of caches, ~0.3 % for slab descriptors) plus two slabs (128 KiB),
+    /// `max_cpus × 4 KiB` of caches, ~0.3 % for slab descriptors) plus two slabs (128 KiB),
     /// else a typed [`InitError`].
     pub fn init_from_slice(&self, region: &'static mut [MaybeUninit<u8>]) -> Result<(), InitError> {
         let len = region.len();
@@ -148,9 +148,9 @@ impl<H: CpuHook> SlabPool<H> {
         // SAFETY: the plan's parts lie inside the region (checked by `compute`), their starts
         // are aligned for their types, and the caller gives us the region exclusively.
         unsafe {
-            let caches = start.add(plan.caches_off).cast::<CpuClassCache>();
-            for i in 0..plan.n_caches {
-                caches.add(i).write(CpuClassCache::new());
+            let caches = start.add(plan.caches_off).cast::<CpuCaches>();
+            for i in 0..plan.n_cpus {
+                caches.add(i).write(CpuCaches::new());
             }
             let descs = start.add(plan.descs_off).cast::<SlabDesc>();
             for i in 0..plan.n_descs {

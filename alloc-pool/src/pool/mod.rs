@@ -6,7 +6,7 @@
 use core::marker::PhantomData;
 use core::ptr;
 
-use crate::cache::CpuClassCache;
+use crate::cache::{CpuCaches, CpuClassCache};
 use crate::class::NUM_CLASSES;
 use crate::config::Config;
 use crate::freelist::Links;
@@ -58,7 +58,7 @@ pub struct SlabPool<H: CpuHook = DefaultHook> {
     state: AtomicU8,
     /// Non-null once initialised (Release, after the first region is published and the
     /// prefill carved); every allocation path checks it first.
-    caches: AtomicPtr<CpuClassCache>,
+    caches: AtomicPtr<CpuCaches>,
     regions: Regions,
     /// Serialises `add_region` calls.
     growing: SpinLock<()>,
@@ -177,9 +177,14 @@ impl<H: CpuHook> SlabPool<H> {
         if cpu >= self.config.max_cpus || caches.is_null() {
             return None;
         }
-        // SAFETY: the pool is initialised, so `caches` has `max_cpus × NUM_CLASSES` entries,
-        // and `cpu < max_cpus`, `class < NUM_CLASSES`.
-        Some(unsafe { &*caches.add(cpu * NUM_CLASSES + class) })
+        debug_assert!(class < NUM_CLASSES);
+        // SAFETY: the pool is initialised, so `caches` has `max_cpus` entries, and
+        // `cpu < max_cpus`; every class index the pool computes is `< NUM_CLASSES`.
+        Some(unsafe {
+            &*(&raw const (*caches.add(cpu)).classes)
+                .cast::<CpuClassCache>()
+                .add(class)
+        })
     }
 
     /// Records that `cpu` uses its caches (the statistics sum over the CPUs seen).
