@@ -233,24 +233,42 @@ impl Workload for LocalThreads {
         let threads = self.0;
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                let barrier = Barrier::new(threads + 1);
-                std::thread::scope(|s| {
-                    for _ in 0..threads {
-                        s.spawn(|| {
-                            local_loop(a, 64); // claim the thread's cache slot / arena first
-                            barrier.wait();
-                            local_loop(a, iters);
-                        });
-                    }
-                    barrier.wait();
-                    let start = Instant::now();
-                    // The scope joins the workers before returning.
-                    start
-                })
-                .elapsed()
+                timed_workers(threads, |_| local_loop(a, 64), |_| local_loop(a, iters))
             })
         });
     }
+}
+
+/// Runs `workers` threads: each runs `warm(i)`, waits at a barrier, then runs `work(i)`.
+/// Returns the time from the first worker's start of `work` to the last one's end, taken by
+/// the workers themselves: the spawning thread must not time them, because on a machine with
+/// as many cores as workers it is woken from the barrier only after a worker gives up its core
+/// (it read near-zero times for short runs and twice the real time for long ones, on the
+/// 2-vCPU Intel Xeon VM).
+fn timed_workers(
+    workers: usize,
+    warm: impl Fn(usize) + Sync,
+    work: impl Fn(usize) + Sync,
+) -> Duration {
+    let barrier = Barrier::new(workers);
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|i| {
+                let (barrier, warm, work) = (&barrier, &warm, &work);
+                s.spawn(move || {
+                    warm(i);
+                    barrier.wait();
+                    let start = Instant::now();
+                    work(i);
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let start = spans.iter().map(|s| s.0).min().unwrap();
+    let end = spans.iter().map(|s| s.1).max().unwrap();
+    end - start
 }
 
 /// Spin briefly, then yield: on a shared 2-core machine the peer may be descheduled, and
@@ -316,31 +334,24 @@ impl Workload for ProducerConsumer {
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let ring = Ring::new(256);
-                let barrier = Barrier::new(3);
                 let layout =
                     |i: u64| Layout::from_size_align(THREAD_SIZES[i as usize % 8], 8).unwrap();
-                std::thread::scope(|s| {
-                    s.spawn(|| {
-                        barrier.wait();
-                        for i in 0..iters {
-                            // SAFETY: non-zero size; the consumer frees it.
-                            let p = unsafe { a.alloc(layout(i)) };
-                            assert!(!p.is_null());
-                            ring.push(p);
-                        }
-                    });
-                    s.spawn(|| {
-                        barrier.wait();
-                        for i in 0..iters {
-                            let p = ring.pop();
-                            // SAFETY: allocated by the producer with `layout(i)` (FIFO ring).
-                            unsafe { a.dealloc(p, layout(i)) };
-                        }
-                    });
-                    barrier.wait();
-                    Instant::now()
-                })
-                .elapsed()
+                let produce = || {
+                    for i in 0..iters {
+                        // SAFETY: non-zero size; the consumer frees it.
+                        let p = unsafe { a.alloc(layout(i)) };
+                        assert!(!p.is_null());
+                        ring.push(p);
+                    }
+                };
+                let consume = || {
+                    for i in 0..iters {
+                        let p = ring.pop();
+                        // SAFETY: allocated by the producer with `layout(i)` (FIFO ring).
+                        unsafe { a.dealloc(p, layout(i)) };
+                    }
+                };
+                timed_workers(2, |_| {}, |i| if i == 0 { produce() } else { consume() })
             })
         });
     }
