@@ -11,7 +11,7 @@
 //! the list head and its two counters, no length.
 
 use crate::class::NUM_CLASSES;
-use crate::freelist::{Batch, Links};
+use crate::freelist::{Batch, Links, prefetch};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, bump_owned};
 
 /// `loaded.count` of a cache never used since init: makes the first free take the slow path
@@ -33,6 +33,9 @@ pub(crate) struct Magazines {
 struct StoredMagazines {
     /// Head of the loaded magazine.
     head: *mut u8,
+    /// The object after `head` as far as known (null when not): the prefetch hint the next
+    /// push records (see `freelist`), kept here so that a push reads no object memory.
+    after: *mut u8,
     /// Loaded length minus the owner's `frees - allocs` (`UNUSED` while never used).
     bias: usize,
     previous: Batch,
@@ -91,6 +94,7 @@ impl CpuClassCache {
         Self {
             mags: UnsafeCell::new(StoredMagazines {
                 head: core::ptr::null_mut(),
+                after: core::ptr::null_mut(),
                 bias: UNUSED,
                 previous: Batch::EMPTY,
             }),
@@ -158,8 +162,15 @@ impl CpuClassCache {
                 m.bias = full.count.wrapping_sub(self.net_frees());
                 obj = full.head;
             }
-            // SAFETY: objects in the magazines are free and linked through word 0.
-            m.head = unsafe { links.read(obj, 0) };
+            // SAFETY: objects in the magazines are free and entered them through
+            // `Links::link`.
+            unsafe {
+                m.head = links.read(obj, 0);
+                m.after = links.hint(obj);
+            }
+            // The next pop reads `m.head`'s line (prefetched by the pop before this one); start
+            // on the line of the object after it now: two misses in flight instead of one.
+            prefetch(m.after);
             obj
         })
     }
@@ -171,8 +182,8 @@ impl CpuClassCache {
     ///
     /// # Safety
     /// The caller holds the pin of this cache's CPU index; `obj` is a free object of this
-    /// cache's class, in no list; `link` is its address, writable for one pointer; `links` is
-    /// the class's codec.
+    /// cache's class, in no list; `link` is its address, writable for three pointers; `links`
+    /// is the class's codec.
     #[inline(always)]
     pub(crate) unsafe fn push(
         &self,
@@ -196,10 +207,12 @@ impl CpuClassCache {
                     count,
                 };
                 m.head = core::ptr::null_mut();
+                m.after = core::ptr::null_mut();
                 m.bias = 0usize.wrapping_sub(self.net_frees());
             }
             // SAFETY: the caller guarantees `obj` is free and in no list, `link` writable.
-            unsafe { links.write(link, 0, m.head) };
+            unsafe { links.link(link, m.head, m.after) };
+            m.after = m.head;
             m.head = obj;
             true
         })
@@ -230,6 +243,7 @@ impl CpuClassCache {
             // after it, against the counters it left.
             let r = f(&mut m, first_use);
             stored.head = m.loaded.head;
+            stored.after = core::ptr::null_mut();
             stored.bias = m.loaded.count.wrapping_sub(self.net_frees());
             stored.previous = m.previous;
             r

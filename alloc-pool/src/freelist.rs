@@ -1,5 +1,17 @@
 //! Intrusive lists threaded through free objects (every object is at least 64 bytes, so it
-//! has room for the two words used here: word 0 = next object, word 1 = next magazine).
+//! has room for the three words used here: word 0 = next object, word 1 = next magazine,
+//! word 2 = the object after next, a prefetch hint).
+//!
+//! # The prefetch hint
+//! Popping a list is a chain of dependent loads: the next head is read from the object being
+//! handed out, so a magazine whose objects are out of cache (freed in random order, say) pops
+//! at one cache-miss latency per object. Every push therefore also stores, in word 2, the
+//! successor of its successor, and the fast-path pop prefetches it: two chains of misses run
+//! side by side instead of one (1024 random-order frees and allocations of 256 B: allocation
+//! 4.6 -> 2.8 ns, Intel Xeon VM, family 6 model 167). The hint is only ever prefetched, never
+//! dereferenced, so a stale or corrupted hint costs a wasted prefetch and nothing else; it is
+//! always written before it is read (every object enters a list through a push), so reading
+//! it reads initialised memory.
 //!
 //! Every link word is read and written through a [`Links`] codec. In a plain build it stores
 //! the pointer as is. In hardened mode it stores `next ^ secret ^ address of the word` (the
@@ -52,10 +64,10 @@ impl<'a> Links<'a> {
         }
     }
 
-    /// Writes link `word` (0 or 1) of the free object at `slot` to point at `next`.
+    /// Writes link `word` (0, 1 or 2) of the free object at `slot` to point at `next`.
     ///
     /// # Safety
-    /// `slot` is a free object of at least two words, pointer-aligned, writable through this
+    /// `slot` is a free object of at least `word + 1` words, pointer-aligned, writable through this
     /// pointer for word `word`.
     #[inline(always)]
     pub(crate) unsafe fn write(self, slot: *mut u8, word: usize, next: *mut u8) {
@@ -64,6 +76,48 @@ impl<'a> Links<'a> {
         let next = next.map_addr(|a| a ^ self.secret ^ at.addr());
         // SAFETY: the caller guarantees the word is writable and aligned.
         unsafe { at.write(next) };
+    }
+
+    /// Links the free object at `slot` to `next` (word 0) and stores `after`, the object
+    /// after `next` as far as the caller knows, as its prefetch hint (word 2).
+    ///
+    /// # Safety
+    /// `slot` is a free object of at least three words, pointer-aligned, writable through
+    /// this pointer for words 0 to 2.
+    #[inline(always)]
+    pub(crate) unsafe fn link(self, slot: *mut u8, next: *mut u8, after: *mut u8) {
+        // SAFETY: the caller guarantees words 0 and 2 of `slot` are writable.
+        unsafe {
+            self.write(slot, 0, next);
+            self.write(slot, 2, after);
+        }
+    }
+
+    /// The prefetch hint of `slot`: the object after its successor, as recorded by
+    /// [`Links::link`]. Only ever to be [prefetched](prefetch), never followed.
+    ///
+    /// # Safety
+    /// `slot` is a free object that entered its list through [`Links::link`] with this codec.
+    #[inline(always)]
+    pub(crate) unsafe fn hint(self, slot: *mut u8) -> *mut u8 {
+        // SAFETY: `link` wrote word 2 of `slot`.
+        unsafe { self.read_unchecked(slot, 2) }
+    }
+
+    /// Reads and decodes link `word` of `slot` without validating it (for hints, and for
+    /// links that were validated when they were written).
+    ///
+    /// # Safety
+    /// `slot` is a free object whose word `word` was written with [`Links::write`] of this
+    /// codec.
+    #[inline(always)]
+    pub(crate) unsafe fn read_unchecked(self, slot: *mut u8, word: usize) -> *mut u8 {
+        let at = slot.cast::<*mut u8>().wrapping_add(word);
+        // SAFETY: the caller guarantees the word was written.
+        let raw = unsafe { at.read() };
+        #[cfg(hardened)]
+        let raw = raw.map_addr(|a| a ^ self.secret ^ at.addr());
+        raw
     }
 
     /// Reads link `word` of the free object at `slot`; in hardened mode reports a link that
@@ -90,6 +144,25 @@ impl<'a> Links<'a> {
     }
 }
 
+/// Asks the CPU to bring the line at `addr` into its caches: a hint, any address will do.
+#[inline(always)]
+pub(crate) fn prefetch(addr: *mut u8) {
+    // Inline assembly rather than `_mm_prefetch`, which needs the `sse` target feature that
+    // soft-float targets such as `x86_64-unknown-none` lack (PREFETCHT0 is in every x86_64).
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    // SAFETY: PREFETCHT0 never faults, whatever the address, and changes no memory, register
+    // or flag.
+    unsafe {
+        core::arch::asm!(
+            "prefetcht0 [{0}]",
+            in(reg) addr.addr(),
+            options(nostack, nomem, preserves_flags),
+        );
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let _ = addr;
+}
+
 /// A LIFO list of free objects with its length (a magazine, or a partial batch).
 #[derive(Debug)]
 pub(crate) struct Batch {
@@ -107,24 +180,30 @@ impl Batch {
     /// Pushes `obj`.
     ///
     /// # Safety
-    /// `obj` is a free object of at least two words, aligned for a pointer, writable, and not
-    /// in any list; the list was built with the same `links`.
+    /// `obj` is a free object of at least three words, aligned for a pointer, writable, and
+    /// not in any list; the list was built with the same `links`.
     #[inline]
     pub(crate) unsafe fn push(&mut self, links: Links<'_>, obj: *mut u8) {
         // SAFETY: forwarded: `obj` is writable and free, `link` is its address.
         unsafe { self.push_linked(links, obj, obj) }
     }
 
-    /// Pushes `obj`, writing its link word through `link` (the same address, possibly with the
-    /// caller's narrower provenance, see `SlabPool::own`).
+    /// Pushes `obj`, writing its link words through `link` (the same address, possibly with
+    /// the caller's narrower provenance, see `SlabPool::own`).
     ///
     /// # Safety
-    /// As [`Batch::push`], and `link` is `obj`'s address, valid for writing one pointer.
+    /// As [`Batch::push`], and `link` is `obj`'s address, valid for writing three pointers.
     #[inline(always)]
     pub(crate) unsafe fn push_linked(&mut self, links: Links<'_>, obj: *mut u8, link: *mut u8) {
         debug_assert_eq!(obj.addr(), link.addr());
+        let after = if self.head.is_null() {
+            ptr::null_mut()
+        } else {
+            // SAFETY: the head is a free object of this list: its word 0 was written.
+            unsafe { links.read_unchecked(self.head, 0) }
+        };
         // SAFETY: the caller guarantees `link` is writable, aligned and free.
-        unsafe { links.write(link, 0, self.head) };
+        unsafe { links.link(link, self.head, after) };
         self.head = obj;
         self.count += 1;
     }

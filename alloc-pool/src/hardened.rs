@@ -10,11 +10,12 @@ use crate::report::fatal;
 use crate::slab::{NO_CLASS, SlabDesc};
 use crate::sync::Ordering;
 
-/// Byte written over free objects (after the two link words).
+/// Byte written over free objects (after the three link words).
 pub const POISON: u8 = 0xA5;
 
-/// Bytes at the start of a free object used by the list links (not poisoned).
-const LINK_BYTES: usize = 2 * core::mem::size_of::<usize>();
+/// Bytes at the start of a free object used by the list links and the prefetch hint (not
+/// poisoned; see `freelist`).
+const LINK_BYTES: usize = 3 * core::mem::size_of::<usize>();
 
 /// The descriptor and bit of `addr`, after validating that it starts an object of `class` in
 /// a slab of that class; otherwise reports `what` (or the more precise fault found).
@@ -141,7 +142,7 @@ pub(crate) fn check_live(regions: &Regions, obj: *mut u8, class: usize) {
 }
 
 /// Validates a free of `obj` as `class` and marks it free; reports a double free or a
-/// pointer the pool does not own. Then poisons the object past its two link words: the bytes
+/// pointer the pool does not own. Then poisons the object past its three link words: the bytes
 /// of the caller's layout (`size`) through the caller's pointer `user`, the rest through the
 /// pool's own pointer `obj` (see `SlabPool::own`).
 pub(crate) fn on_free(regions: &Regions, obj: *mut u8, user: *mut u8, size: usize, class: usize) {

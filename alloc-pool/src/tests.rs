@@ -468,7 +468,8 @@ fn freed_memory_is_poisoned() {
             let p = pool.alloc(l);
             p.write_bytes(0, 256);
             pool.dealloc(p, l);
-            let tail = core::slice::from_raw_parts(p.add(16), 240);
+            // Past the three words the lists use (next, next magazine, prefetch hint).
+            let tail = core::slice::from_raw_parts(p.add(24), 232);
             assert!(tail.iter().all(|&b| b == crate::POISON));
         }
     });
@@ -543,21 +544,29 @@ fn every_size_trims_before_failing() {
         }
         blocks.len()
     };
-    let fresh = with_pool::<TestCpu, _>(SMALL, region, count_8k);
-    with_pool::<TestCpu, _>(SMALL, region, |pool| {
-        let l = layout(4096, 8);
-        let blocks = until_null(pool, l);
-        assert!(blocks.len() > 100, "exhausted with 4 KiB objects");
-        for &p in &blocks {
-            // SAFETY: allocated above.
-            unsafe { pool.dealloc(p, l) };
-        }
-        assert_eq!(
-            count_8k(pool),
-            fresh,
-            "8 KiB requests get what a fresh pool gives"
-        );
-    });
+    // Both pools over the same memory: how many slabs fit depends on the region's address.
+    let mut mem: Vec<MaybeUninit<u64>> = Vec::with_capacity(region / 8);
+    let fresh_pool = SlabPool::<TestCpu>::with_config(SMALL);
+    // SAFETY: the buffer is valid for `region` bytes and outlives the pool, which is not used
+    // after the next pool takes the buffer over.
+    unsafe { fresh_pool.init(mem.as_mut_ptr().cast(), region) }.expect("init");
+    let fresh = count_8k(&fresh_pool);
+    let pool = SlabPool::<TestCpu>::with_config(SMALL);
+    // SAFETY: as above; `fresh_pool` is not used any more.
+    unsafe { pool.init(mem.as_mut_ptr().cast(), region) }.expect("init");
+    let l = layout(4096, 8);
+    let blocks = until_null(&pool, l);
+    assert!(blocks.len() > 100, "exhausted with 4 KiB objects");
+    for &p in &blocks {
+        // SAFETY: allocated above.
+        unsafe { pool.dealloc(p, l) };
+    }
+    assert_eq!(
+        count_8k(&pool),
+        fresh,
+        "8 KiB requests get what a fresh pool gives"
+    );
+    drop(mem);
 }
 
 #[test]

@@ -73,10 +73,10 @@ impl<H: CpuHook> SlabPool<H> {
     /// `Allocator` API).
     #[inline(always)]
     pub(super) unsafe fn free_class(&self, user: *mut u8, req: usize, class: usize) {
-        // Lists keep the pool's own pointer; the link word of the object being freed is
-        // written through the caller's pointer when its layout covers it (see `own`).
+        // Lists keep the pool's own pointer; the link words of the object being freed are
+        // written through the caller's pointer when its layout covers them (see `own`).
         let obj = self.own(user);
-        let link = if req >= core::mem::size_of::<usize>() {
+        let link = if req >= 3 * core::mem::size_of::<usize>() {
             user
         } else {
             obj
@@ -95,7 +95,7 @@ impl<H: CpuHook> SlabPool<H> {
         if let Some((cpu, token)) = H::pin() {
             if let Some(cache) = self.cache(cpu, class) {
                 // SAFETY: we hold the pin of `cpu`; `obj` is free and in no list; `link` is
-                // its address, writable for the link word.
+                // its address, writable for the link words.
                 if unsafe { cache.push(self.links(class), obj, link, self.batches[class]) } {
                     cache.count_free(req);
                 } else {

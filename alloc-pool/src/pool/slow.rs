@@ -183,7 +183,7 @@ impl<H: CpuHook> SlabPool<H> {
     ///
     /// # Safety
     /// The caller holds the pin of `cpu`, the owner of `cache`; `obj` is free, in no list;
-    /// `link` is its address, writable for the link word.
+    /// `link` is its address, writable for the link words.
     #[cold]
     #[inline(never)]
     pub(super) unsafe fn flush(
@@ -230,7 +230,7 @@ impl<H: CpuHook> SlabPool<H> {
 
     /// # Safety
     /// `obj` (the pool's pointer) was handed out by this pool for `class` and is not used any
-    /// more; `link` is its address, writable for the link word.
+    /// more; `link` is its address, writable for the link words.
     #[cold]
     pub(super) unsafe fn free_uncached(
         &self,
