@@ -4,6 +4,7 @@
 use core::ptr;
 
 use super::SlabPool;
+use super::held::Held;
 #[cfg(hardened)]
 use crate::hardened;
 use crate::hook::CpuHook;
@@ -38,24 +39,19 @@ impl<H: CpuHook> SlabPool<H> {
 
     #[inline(always)]
     fn alloc_class_once(&self, class: usize, req: usize) -> *mut u8 {
-        let obj = match H::pin() {
-            Some((cpu, token)) => {
-                let obj = match self.cache(cpu, class) {
-                    Some(cache) => {
-                        // SAFETY: we hold the pin of `cpu`.
-                        let obj = unsafe { cache.pop(self.links(class)) };
-                        if obj.is_null() {
-                            self.refill(cache, class, cpu, req)
-                        } else {
-                            cache.count_alloc(req);
-                            obj
-                        }
+        let obj = match Held::<H>::pin() {
+            Some(held) => match self.held_cache(held.proof(), class) {
+                Some(cache) => {
+                    let obj = cache.pop(self.links(class));
+                    if obj.is_null() {
+                        self.refill(cache, class, req)
+                    } else {
+                        cache.cache().count_alloc(req);
+                        obj
                     }
-                    None => self.alloc_uncached(class, req),
-                };
-                H::unpin(token);
-                obj
-            }
+                }
+                None => self.alloc_uncached(class, req),
+            },
             None => self.alloc_uncached(class, req),
         };
         #[cfg(hardened)]
@@ -92,20 +88,18 @@ impl<H: CpuHook> SlabPool<H> {
             }
             hardened::on_free(&self.regions, obj, user, req, class);
         }
-        if let Some((cpu, token)) = H::pin() {
-            if let Some(cache) = self.cache(cpu, class) {
-                // SAFETY: we hold the pin of `cpu`; `obj` is free and in no list; `link` is
-                // its address, writable for the link words.
-                if unsafe { cache.push(self.links(class), obj, link, self.batches[class]) } {
-                    cache.count_free(req);
-                } else {
-                    // SAFETY: as above.
-                    unsafe { self.flush(cache, class, cpu, obj, link, req) };
-                }
-                H::unpin(token);
-                return;
+        if let Some(held) = Held::<H>::pin()
+            && let Some(cache) = self.held_cache(held.proof(), class)
+        {
+            // SAFETY: `obj` is free and in no list; `link` is its address, writable for the
+            // link words.
+            if unsafe { cache.push(self.links(class), obj, link, self.batches[class]) } {
+                cache.cache().count_free(req);
+            } else {
+                // SAFETY: as above.
+                unsafe { self.flush(cache, class, obj, link, req) };
             }
-            H::unpin(token);
+            return;
         }
         // SAFETY: forwarded.
         unsafe { self.free_uncached(obj, link, class, req) }

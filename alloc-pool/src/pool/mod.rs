@@ -1,5 +1,6 @@
 //! [`SlabPool`]: the allocator's state and the helpers every path shares. The paths live in
-//! one file per concern: `init` (initialisation and regions), `fast` (the per-CPU fast path),
+//! one file per concern: `init` (initialisation and regions), `held` (the proof that a
+//! context may use a CPU index's caches), `fast` (the per-CPU fast path),
 //! `slow` (depot and slab exchanges, the fallback heap), `reclaim` (trim and drains),
 //! `sampling` (statistics) and `traits` (`GlobalAlloc` and `Allocator`).
 
@@ -17,6 +18,7 @@ use crate::spin::SpinLock;
 use crate::sync::{AtomicPtr, AtomicU8, AtomicUsize, Ordering, loom_const_fn};
 
 mod fast;
+mod held;
 mod init;
 mod reclaim;
 mod sampling;

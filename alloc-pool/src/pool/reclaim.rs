@@ -9,6 +9,7 @@
 //! CPU, or knows a CPU is offline, can also call [`SlabPool::drain_cpu`] for it.
 
 use super::SlabPool;
+use super::held::{Held, Proof};
 use crate::class::NUM_CLASSES;
 use crate::hook::CpuHook;
 
@@ -44,27 +45,18 @@ impl<H: CpuHook> SlabPool<H> {
 
     /// Drains every CPU cache the caller can reach now and requests a drain of the others.
     fn drain_all(&self) {
-        let me = H::pin();
-        let mine = me.as_ref().map(|&(cpu, _)| cpu);
-        if let Some(cpu) = mine {
-            // SAFETY: we hold the pin of `cpu`.
-            unsafe { self.drain_pinned(cpu) };
+        let mine = Held::<H>::pin();
+        if let Some(held) = &mine {
+            self.drain_held(held.proof());
         }
         for cpu in 0..self.cpus_seen() {
-            if Some(cpu) == mine {
+            if mine.as_ref().is_some_and(|held| held.cpu() == cpu) {
                 continue;
             }
-            match H::try_claim(cpu) {
-                Some(token) => {
-                    // SAFETY: the hook lent us `cpu`: no other context uses it until released.
-                    unsafe { self.drain_pinned(cpu) };
-                    H::release_claim(cpu, token);
-                }
+            match Held::<H>::claim(cpu) {
+                Some(lent) => self.drain_held(lent.proof()),
                 None => self.request_drain(cpu),
             }
-        }
-        if let Some((_, token)) = me {
-            H::unpin(token);
         }
     }
 
@@ -92,36 +84,36 @@ impl<H: CpuHook> SlabPool<H> {
     pub unsafe fn drain_cpu(&self, cpu: usize) {
         if self.ready() {
             // SAFETY: forwarded caller contract.
-            unsafe { self.drain_pinned(cpu) };
+            let held = unsafe { Held::<H>::assume(cpu) };
+            self.drain_held(held.proof());
         }
     }
 
-    /// Drains every class cache of `cpu` into the shared layer and clears its drain requests.
-    ///
-    /// # Safety
-    /// The caller has exclusive use of index `cpu` (a pin, a claim, or `drain_cpu`'s contract).
-    pub(super) unsafe fn drain_pinned(&self, cpu: usize) {
+    /// Drains every class cache of the held index into the shared layer and clears its drain
+    /// requests.
+    pub(super) fn drain_held(&self, proof: Proof<'_>) {
         for class in 0..NUM_CLASSES {
-            let Some(cache) = self.cache(cpu, class) else {
+            let Some(cache) = self.held_cache(proof, class) else {
                 return;
             };
-            let _ = cache.take_drain_request();
+            let _ = cache.cache().take_drain_request();
             let layer = self.layer(class);
-            // SAFETY: the caller has exclusive use of the cache.
-            unsafe {
-                cache.with_magazines(|m, first_use| {
-                    if first_use {
-                        self.saw_cpu(cpu);
-                    }
-                    let (a, b) = (m.loaded.take(), m.previous.take());
-                    if a.count + b.count > 0 {
-                        self.classes[class].with(|st| {
+            cache.with_magazines(|m, first_use| {
+                if first_use {
+                    self.saw_cpu(proof.cpu());
+                }
+                let (a, b) = (m.loaded.take(), m.previous.take());
+                if a.count + b.count > 0 {
+                    self.classes[class].with(|st| {
+                        // SAFETY: the class lock is held; magazines hold free objects of the
+                        // class.
+                        unsafe {
                             self.put_objects(st, &layer, a);
                             self.put_objects(st, &layer, b);
-                        });
-                    }
-                })
-            };
+                        }
+                    });
+                }
+            });
         }
     }
 }

@@ -14,7 +14,7 @@ use core::alloc::Layout;
 use core::ptr::{self, NonNull};
 
 use super::SlabPool;
-use crate::cache::CpuClassCache;
+use super::held::HeldCache;
 use crate::freelist::Batch;
 use crate::hook::CpuHook;
 use crate::slab::{ClassState, SlabLayer, add_locked};
@@ -25,50 +25,43 @@ impl<H: CpuHook> SlabPool<H> {
     /// the slabs) as the new loaded one, and hand out one object of it.
     #[cold]
     #[inline(never)]
-    pub(super) fn refill(
-        &self,
-        cache: &CpuClassCache,
-        class: usize,
-        cpu: usize,
-        req: usize,
-    ) -> *mut u8 {
+    pub(super) fn refill(&self, held: HeldCache<'_>, class: usize, req: usize) -> *mut u8 {
         if !self.ready() {
             return ptr::null_mut();
         }
+        let cache = held.cache();
         if cache.take_drain_request() {
-            // SAFETY: the caller holds the pin of `cpu`.
-            unsafe { self.drain_pinned(cpu) };
+            self.drain_held(held.proof());
         }
         let layer = self.layer(class);
-        // SAFETY: the caller holds the pin of `cpu`, the owner of `cache`.
-        unsafe {
-            cache.with_magazines(|m, first_use| {
-                if first_use {
-                    self.saw_cpu(cpu);
-                }
-                if m.loaded.count == 0 && m.previous.count > 0 {
-                    core::mem::swap(&mut m.loaded, &mut m.previous);
-                }
-                if m.loaded.count == 0 {
-                    self.classes[class].with(|st| {
-                        m.loaded = self.depot_get(st, &layer);
-                        if m.loaded.count > 0 {
-                            add_locked(&self.counters[class].refills, 1);
-                            // Counted before sampling, so the sample includes this object.
-                            bump_owned(&cache.counters.misses, 1);
-                            cache.count_alloc(req);
-                            self.sample_peak_locked(class);
-                        }
-                    });
-                    return m.loaded.pop(layer.links);
-                }
-                let obj = m.loaded.pop(layer.links);
-                if !obj.is_null() {
-                    cache.count_alloc(req);
-                }
-                obj
-            })
-        }
+        held.with_magazines(|m, first_use| {
+            if first_use {
+                self.saw_cpu(held.proof().cpu());
+            }
+            if m.loaded.count == 0 && m.previous.count > 0 {
+                core::mem::swap(&mut m.loaded, &mut m.previous);
+            }
+            if m.loaded.count == 0 {
+                self.classes[class].with(|st| {
+                    m.loaded = self.depot_get(st, &layer);
+                    if m.loaded.count > 0 {
+                        add_locked(&self.counters[class].refills, 1);
+                        // Counted before sampling, so the sample includes this object.
+                        bump_owned(&cache.counters.misses, 1);
+                        cache.count_alloc(req);
+                        self.sample_peak_locked(class);
+                    }
+                });
+                // SAFETY: magazines hold free objects linked with the class's links.
+                return unsafe { m.loaded.pop(layer.links) };
+            }
+            // SAFETY: as above.
+            let obj = unsafe { m.loaded.pop(layer.links) };
+            if !obj.is_null() {
+                cache.count_alloc(req);
+            }
+            obj
+        })
     }
 
     /// A full magazine (or a partial batch when the depot is empty) from the depot, the loose
@@ -182,15 +175,13 @@ impl<H: CpuHook> SlabPool<H> {
     /// through it to the slabs), make the loaded one previous, and start an empty one.
     ///
     /// # Safety
-    /// The caller holds the pin of `cpu`, the owner of `cache`; `obj` is free, in no list;
-    /// `link` is its address, writable for the link words.
+    /// `obj` is free, in no list; `link` is its address, writable for the link words.
     #[cold]
     #[inline(never)]
     pub(super) unsafe fn flush(
         &self,
-        cache: &CpuClassCache,
+        held: HeldCache<'_>,
         class: usize,
-        cpu: usize,
         obj: *mut u8,
         link: *mut u8,
         req: usize,
@@ -198,34 +189,34 @@ impl<H: CpuHook> SlabPool<H> {
         if !self.ready() {
             return;
         }
+        let cache = held.cache();
         if cache.take_drain_request() {
-            // SAFETY: the caller holds the pin of `cpu`.
-            unsafe { self.drain_pinned(cpu) };
+            self.drain_held(held.proof());
         }
         let batch = self.batches[class];
         let layer = self.layer(class);
-        // SAFETY: the caller holds the pin.
-        unsafe {
-            cache.with_magazines(|m, first_use| {
-                if first_use {
-                    self.saw_cpu(cpu);
+        held.with_magazines(|m, first_use| {
+            if first_use {
+                self.saw_cpu(held.proof().cpu());
+            }
+            if m.loaded.count >= batch {
+                if m.previous.count == 0 {
+                    core::mem::swap(&mut m.loaded, &mut m.previous);
+                } else {
+                    let full = m.previous.take();
+                    self.classes[class].with(|st| {
+                        // SAFETY: the class lock is held; `full` is a full magazine of free
+                        // objects of the class.
+                        unsafe { self.depot_put(st, &layer, full) };
+                        add_locked(&self.counters[class].flushes, 1);
+                    });
+                    m.previous = m.loaded.take();
                 }
-                if m.loaded.count >= batch {
-                    if m.previous.count == 0 {
-                        core::mem::swap(&mut m.loaded, &mut m.previous);
-                    } else {
-                        let full = m.previous.take();
-                        self.classes[class].with(|st| {
-                            self.depot_put(st, &layer, full);
-                            add_locked(&self.counters[class].flushes, 1);
-                        });
-                        m.previous = m.loaded.take();
-                    }
-                }
-                m.loaded.push_linked(layer.links, obj, link);
-                cache.count_free(req);
-            })
-        };
+            }
+            // SAFETY: the caller guarantees `obj` is free and in no list, `link` writable.
+            unsafe { m.loaded.push_linked(layer.links, obj, link) };
+            cache.count_free(req);
+        });
     }
 
     /// # Safety
