@@ -139,6 +139,11 @@ pub(crate) struct ClassState {
     pub(crate) depot_low: usize,
     /// Depot exchanges since the last decay step.
     pub(crate) depot_ticks: usize,
+    /// Objects outside this shared layer: handed out, or cached by a CPU (moved under this
+    /// lock by every refill, flush, drain and uncached operation). Every live object is one
+    /// of them, so `live <= outside`: a peak sample cannot raise `peak_live` while `outside`
+    /// is at most the peak, and is skipped (see `SlabPool::sample_peak`).
+    pub(crate) outside: usize,
     /// Head of the list of slabs with available objects.
     partial: *const SlabDesc,
     /// Slabs on the partial list with every object available.
@@ -156,6 +161,7 @@ impl ClassState {
         depot: MagazineStack::EMPTY,
         depot_low: 0,
         depot_ticks: 0,
+        outside: 0,
         partial: ptr::null(),
         empty_slabs: 0,
     };

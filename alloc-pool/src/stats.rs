@@ -72,7 +72,11 @@ impl ClassStats {
 ///
 /// `peak_live` is an **approximation**: the highest `live` the pool computed at a sampling
 /// point, under the class lock. The sampling points are every refill of a CPU cache from the
-/// shared layer, every uncached (hook returned `None`) allocation and every `stats()` call.
+/// shared layer, every uncached (hook returned `None`) allocation and every `stats()` call;
+/// a refill or uncached allocation skips its sample when it cannot raise the peak (the
+/// objects outside the shared layer, live or cached by a CPU, an exact upper bound of `live`
+/// kept under the class lock, are no more than the peak), so that it need not read every
+/// CPU's counter line.
 /// When quiescent it lies between the `live` of any earlier snapshot and the true peak; it
 /// can miss the true peak by the objects allocated from CPU caches since the last sample
 /// (at most `2 × batch` per CPU and class). Under concurrency a sample may also read another

@@ -371,6 +371,40 @@ fn cross_cpu_frees_land_in_the_freeing_cache_and_balance() {
 }
 
 #[test]
+fn objects_outside_the_shared_layer_are_counted_exactly() {
+    // The bound that lets refills skip peak samples: live <= outside, and everything comes
+    // back (outside 0) once every cache is drained.
+    with_pool::<TestCpu, _>(SMALL, 1 << 22, |pool| {
+        let mut live = Vec::new();
+        for (class, &size) in CLASS_SIZES.iter().enumerate() {
+            let l = layout(size, 8);
+            set_cpu(Some(class % 3));
+            live.push((alloc_n(pool, l, 70), l));
+            set_cpu(None);
+            live.push((alloc_n(pool, l, 5), l));
+            let s = pool.stats().classes[class];
+            assert!(pool.outside(class) >= s.live as usize, "class {class}");
+        }
+        for (i, (blocks, l)) in live.into_iter().enumerate() {
+            // Frees on other CPUs than the allocations, and some uncached.
+            set_cpu([Some(1), Some(2), None][i % 3]);
+            for p in blocks {
+                // SAFETY: allocated above with `l`.
+                unsafe { pool.dealloc(p, l) };
+            }
+        }
+        for cpu in 0..3 {
+            // SAFETY: this thread is the only user of the pool.
+            unsafe { pool.drain_cpu(cpu) };
+        }
+        for class in 0..NUM_CLASSES {
+            assert_eq!(pool.outside(class), 0, "class {class}");
+        }
+    });
+    set_cpu(Some(0));
+}
+
+#[test]
 fn stats_count_hits_refills_and_peak() {
     // Cached: hits after the first refill; peak sampled (a lower bound of the true peak).
     with_pool::<TestCpu, _>(SMALL, 1 << 21, |pool| {

@@ -105,6 +105,7 @@ impl<H: CpuHook> SlabPool<H> {
                 let (a, b) = (m.loaded.take(), m.previous.take());
                 if a.count + b.count > 0 {
                     self.classes[class].with(|st| {
+                        st.outside = st.outside.wrapping_sub(a.count + b.count);
                         // SAFETY: the class lock is held; magazines hold free objects of the
                         // class.
                         unsafe {

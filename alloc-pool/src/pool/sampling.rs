@@ -6,6 +6,7 @@ use core::alloc::Layout;
 use super::SlabPool;
 use crate::class::{NUM_CLASSES, SLAB_SIZE, class_size};
 use crate::hook::CpuHook;
+use crate::slab::ClassState;
 use crate::stats::Stats;
 use crate::sync::Ordering;
 
@@ -53,6 +54,23 @@ impl<H: CpuHook> SlabPool<H> {
             }
         }
         s
+    }
+
+    /// [`sample_peak_locked`](Self::sample_peak_locked) unless it cannot raise the peak:
+    /// `live` is at most the objects outside the shared layer (`st.outside`), so while those
+    /// are no more than the peak the sample is skipped. Skipping keeps a refill from reading
+    /// the counter line of every CPU (each a cache miss on a line its owner keeps writing)
+    /// whenever the caches hold fewer objects than the peak has above the live count.
+    pub(super) fn sample_peak(&self, class: usize, st: &ClassState) {
+        if st.outside > self.counters[class].peak_live.load(Ordering::Relaxed) {
+            self.sample_peak_locked(class);
+        }
+    }
+
+    /// Objects of `class` outside the shared layer (see `ClassState::outside`).
+    #[cfg(test)]
+    pub(crate) fn outside(&self, class: usize) -> usize {
+        self.classes[class].with(|st| st.outside)
     }
 
     /// Raises the class's `peak_live` to the current `live`. Called with the class lock held

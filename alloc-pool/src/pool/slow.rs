@@ -44,12 +44,13 @@ impl<H: CpuHook> SlabPool<H> {
             if m.loaded.count == 0 {
                 self.classes[class].with(|st| {
                     m.loaded = self.depot_get(st, &layer);
+                    st.outside = st.outside.wrapping_add(m.loaded.count);
                     if m.loaded.count > 0 {
                         add_locked(&self.counters[class].refills, 1);
                         // Counted before sampling, so the sample includes this object.
                         bump_owned(&cache.counters.misses, 1);
                         cache.count_alloc(req);
-                        self.sample_peak_locked(class);
+                        self.sample_peak(class, st);
                     }
                 });
                 // SAFETY: magazines hold free objects linked with the class's links.
@@ -162,10 +163,11 @@ impl<H: CpuHook> SlabPool<H> {
             // SAFETY: `loose` holds free objects of this class.
             let obj = unsafe { st.loose.pop(layer.links) };
             if !obj.is_null() {
+                st.outside = st.outside.wrapping_add(1);
                 let c = &self.counters[class];
                 add_locked(&c.uncached_allocs, 1);
                 add_locked(&c.uncached_req_in, req);
-                self.sample_peak_locked(class);
+                self.sample_peak(class, st);
             }
             obj
         })
@@ -205,6 +207,7 @@ impl<H: CpuHook> SlabPool<H> {
                 } else {
                     let full = m.previous.take();
                     self.classes[class].with(|st| {
+                        st.outside = st.outside.wrapping_sub(full.count);
                         // SAFETY: the class lock is held; `full` is a full magazine of free
                         // objects of the class.
                         unsafe { self.depot_put(st, &layer, full) };
@@ -237,6 +240,7 @@ impl<H: CpuHook> SlabPool<H> {
         self.classes[class].with(|st| {
             // SAFETY: `obj` is free and in no list, `link` writable (caller contract).
             unsafe { st.loose.push_linked(layer.links, obj, link) };
+            st.outside = st.outside.wrapping_sub(1);
             let c = &self.counters[class];
             add_locked(&c.uncached_frees, 1);
             add_locked(&c.uncached_req_out, req);
