@@ -33,7 +33,7 @@
 //!   next slow path, and returns depots and free slabs to the heaps; it runs once before any
 //!   request fails. [`SlabPool::drain_cpu`] drains one CPU a kernel controls.
 //! * **Which CPU am I:** the [`CpuHook`] trait; [`NoCpuCache`] (always the depot) and, with the
-//!   `std` feature, [`ThreadSlots`] (one slot per host thread).
+//!   `std` feature, `ThreadSlots` (one slot per host thread).
 //!
 //! Unsafe code lives in `sync`/`spin` (primitives), `freelist`, `slab`, `cache`, `regions`,
 //! `hardened`, `report` and `pool`; policy (`class`, `config`, `region`, `stats`, `hook`) is
