@@ -33,9 +33,6 @@ pub(crate) struct Magazines {
 struct StoredMagazines {
     /// Head of the loaded magazine.
     head: *mut u8,
-    /// The object after `head` as far as known (null when not): the prefetch hint the next
-    /// push records (see `freelist`), kept here so that a push reads no object memory.
-    after: *mut u8,
     /// Loaded length minus the owner's `frees - allocs` (`UNUSED` while never used).
     bias: usize,
     previous: Batch,
@@ -94,7 +91,6 @@ impl CpuClassCache {
         Self {
             mags: UnsafeCell::new(StoredMagazines {
                 head: core::ptr::null_mut(),
-                after: core::ptr::null_mut(),
                 bias: UNUSED,
                 previous: Batch::EMPTY,
             }),
@@ -166,11 +162,10 @@ impl CpuClassCache {
             // `Links::link`.
             unsafe {
                 m.head = links.read(obj, 0);
-                m.after = links.hint(obj);
+                // The next pop reads `m.head`'s line (prefetched by the pop before this one);
+                // start on the line of the object after it now: two misses in flight, not one.
+                prefetch(links.hint(obj));
             }
-            // The next pop reads `m.head`'s line (prefetched by the pop before this one); start
-            // on the line of the object after it now: two misses in flight instead of one.
-            prefetch(m.after);
             obj
         })
     }
@@ -207,12 +202,11 @@ impl CpuClassCache {
                     count,
                 };
                 m.head = core::ptr::null_mut();
-                m.after = core::ptr::null_mut();
                 m.bias = 0usize.wrapping_sub(self.net_frees());
             }
-            // SAFETY: the caller guarantees `obj` is free and in no list, `link` writable.
-            unsafe { links.link(link, m.head, m.after) };
-            m.after = m.head;
+            // SAFETY: the caller guarantees `obj` is free and in no list, `link` writable; the
+            // head is null or a free object of this magazine.
+            unsafe { links.push_onto(link, m.head) };
             m.head = obj;
             true
         })
@@ -243,7 +237,6 @@ impl CpuClassCache {
             // after it, against the counters it left.
             let r = f(&mut m, first_use);
             stored.head = m.loaded.head;
-            stored.after = core::ptr::null_mut();
             stored.bias = m.loaded.count.wrapping_sub(self.net_frees());
             stored.previous = m.previous;
             r

@@ -93,6 +93,24 @@ impl<'a> Links<'a> {
         }
     }
 
+    /// Links the free object at `slot` in front of `head` (null, or the first object of a list
+    /// of this codec): word 0 = `head`, word 2 = the object after `head` (its word 0), the
+    /// prefetch hint.
+    ///
+    /// # Safety
+    /// As [`Links::link`], and `head` is null or a free object of a list built with this codec.
+    #[inline(always)]
+    pub(crate) unsafe fn push_onto(self, slot: *mut u8, head: *mut u8) {
+        let after = if head.is_null() {
+            ptr::null_mut()
+        } else {
+            // SAFETY: `head` is a free object of a list of this codec: its word 0 was written.
+            unsafe { self.read_unchecked(head, 0) }
+        };
+        // SAFETY: forwarded.
+        unsafe { self.link(slot, head, after) };
+    }
+
     /// The prefetch hint of `slot`: the object after its successor, as recorded by
     /// [`Links::link`]. Only ever to be [prefetched](prefetch), never followed.
     ///
@@ -111,7 +129,7 @@ impl<'a> Links<'a> {
     /// `slot` is a free object whose word `word` was written with [`Links::write`] of this
     /// codec.
     #[inline(always)]
-    pub(crate) unsafe fn read_unchecked(self, slot: *mut u8, word: usize) -> *mut u8 {
+    unsafe fn read_unchecked(self, slot: *mut u8, word: usize) -> *mut u8 {
         let at = slot.cast::<*mut u8>().wrapping_add(word);
         // SAFETY: the caller guarantees the word was written.
         let raw = unsafe { at.read() };
@@ -196,14 +214,9 @@ impl Batch {
     #[inline(always)]
     pub(crate) unsafe fn push_linked(&mut self, links: Links<'_>, obj: *mut u8, link: *mut u8) {
         debug_assert_eq!(obj.addr(), link.addr());
-        let after = if self.head.is_null() {
-            ptr::null_mut()
-        } else {
-            // SAFETY: the head is a free object of this list: its word 0 was written.
-            unsafe { links.read_unchecked(self.head, 0) }
-        };
-        // SAFETY: the caller guarantees `link` is writable, aligned and free.
-        unsafe { links.link(link, self.head, after) };
+        // SAFETY: the caller guarantees `link` is writable, aligned and free; the head is null
+        // or a free object of this list.
+        unsafe { links.push_onto(link, self.head) };
         self.head = obj;
         self.count += 1;
     }
