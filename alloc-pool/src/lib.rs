@@ -56,7 +56,7 @@
 //! ```
 //!
 //! # Features
-//! * `std`: [`ThreadSlots`].
+//! * `std`: `ThreadSlots`.
 //! * `hardened` (also on whenever debug assertions are): double frees, frees of pointers the
 //!   pool does not own, frees with a layout of another class, reallocation of freed blocks,
 //!   corrupted free-list links and writes into free objects are reported (address, class,
