@@ -165,7 +165,12 @@ fn one_plus(e: __m256) -> (__m256, __m256) {
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn sigmoid_finish(_x: __m256, e: __m256) -> __m256 {
     let (d, d_lo) = one_plus(e);
-    corrected_div(splat(1.0), _mm256_setzero_ps(), d, d_lo)
+    let one = splat(1.0);
+    let q = _mm256_div_ps(one, d);
+    // The residual of `1/(d + d_lo)`, scaled by `q` itself: a better reciprocal than `vrcpps`
+    // and one µop fewer.
+    let rn = _mm256_fmadd_ps(q, d_lo, _mm256_fmsub_ps(q, d, one));
+    _mm256_fnmadd_ps(rn, q, q)
 }
 
 /// Sigmoid, stage 2, for any lane: [`sigmoid_finish`] of stage 1's `E` on the lanes with
