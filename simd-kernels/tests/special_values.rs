@@ -127,11 +127,17 @@ fn no_finite_input_gives_nan_around_clamp_points() {
         0.35,
         1.0,
         8.0,
+        // tanh: e^2|x| − 1 crosses 2^25 and 2^26 (where `2 + e` stops being exact).
+        8.664_34,
+        9.010_913,
         9.0,
         9.1,
         9.2,
         10.0,
         14.2,
+        // SiLU: e^−x crosses 2^24 and 2^25 (where `1 + E` needs the full two-sum).
+        16.635_532,
+        17.328_68,
         17.5,
         18.0,
         18.5,

@@ -8,9 +8,9 @@
 use core::arch::x86_64::*;
 
 use super::vector_math::{
-    TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_in_range_one_constant,
-    exp_nonpositive_parts, exp_parts, exp_split_m1, exponent_field_of_scaled, fast_two_sum, ldexp,
-    max_keep_nan, min_keep_nan, outside, splat, times_pow2, two_sum,
+    TWO_POW_M64, abs, any_lane, corrected_div, exp_in_range, exp_nonpositive_parts, exp_parts,
+    exp_split_m1, expm1_nonnegative, fast_two_sum, ldexp, max_keep_nan, min_keep_nan, outside,
+    splat, two_sum,
 };
 use crate::erfcx_fit;
 
@@ -129,110 +129,105 @@ fn times_sigmoid(m: __m256, wh: __m256, (p, s): (__m256, __m256)) -> __m256 {
     corrected_div(num, num_lo, d, d_lo)
 }
 
-/// Sigmoid `1/(1 + e^−x)`, stage 1 (see `driver`): `e = e^−|x|`, subnormal included.
-///
-/// A chunk whose lanes all have `|x| ≤ 87` (a normal `e`) takes [`exp_in_range`], which
-/// gives the same bits as the careful [`sigmoid_exp_any`] on those lanes.
+/// Sigmoid `1/(1 + e^−x)`, stage 1 (see `driver`): `E = e^−x` by [`exp_in_range`],
+/// meaningful on lanes with `|x| ≤ 87` (a normal `E`; [`sigmoid_finish_any`] replaces the
+/// others).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn sigmoid_exp(x: __m256) -> __m256 {
-    let nz = _mm256_or_ps(x, splat(-0.0)); // −|x|
-    if any_lane(_mm256_cmp_ps::<_CMP_NGE_UQ>(nz, splat(-NORMAL_EXP_LIMIT))) {
-        sigmoid_exp_any(x)
-    } else {
-        exp_in_range(nz)
-    }
+    exp_in_range(_mm256_xor_ps(x, splat(-0.0)))
 }
 
-/// [`sigmoid_exp`] for any lane.
+/// Lanes where [`sigmoid_finish`] is not valid (NaN or `|x| > 87`; see [`outside`]): the
+/// driver runs [`sigmoid_finish_any`] on chunks with such a lane. SiLU's flag is the same.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn sigmoid_flag(x: __m256) -> __m256 {
+    outside(x, NORMAL_EXP_LIMIT)
+}
+
+/// `1 + E` as a pair `d + d_lo` for sigmoid and SiLU (`E = e^−x`): the fast two-sum with `E`
+/// first (3 adds, no FMA-pipe µop), exact for `E ≥ 1` (`x ≤ 0`), which covers the range where
+/// a rounded `1 + E` would cost the most (at `E ≥ 2^24` it rounds by up to 2^−24 of itself).
+/// For `x > 0` (`E < 1`) it computes `d_lo = 1 − fl(1 − L)` for the exact low part `L`, which
+/// can miss `L` by up to 2^−24: there the correction is partial, and the error of `E` is
+/// damped by `E/(1 + E) < ½`. (A full two-sum, 3 more adds, made SiLU ≈ 8 % slower on the
+/// Intel VM of the README.) The exhaustive sweep proves the contract for every input.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn one_plus(e: __m256) -> (__m256, __m256) {
+    fast_two_sum(e, splat(1.0))
+}
+
+/// Sigmoid, stage 2, for `|x| ≤ 87`: `1/(1 + E)` (one form for both signs, no blend), `1 + E`
+/// as the pair of [`one_plus`], one corrected division.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn sigmoid_finish(_x: __m256, e: __m256) -> __m256 {
+    let (d, d_lo) = one_plus(e);
+    let one = splat(1.0);
+    let q = _mm256_div_ps(one, d);
+    // The residual of `1/(d + d_lo)`, scaled by `q` itself: a better reciprocal than `vrcpps`
+    // and one µop fewer.
+    let rn = _mm256_fmadd_ps(q, d_lo, _mm256_fmsub_ps(q, d, one));
+    _mm256_fnmadd_ps(rn, q, q)
+}
+
+/// Sigmoid, stage 2, for any lane: [`sigmoid_finish`] of stage 1's `E` on the lanes with
+/// `|x| ≤ 87`; on the others `e = e^−|x|` (clamped at 110, subnormal included, rounded once), `1/(1 + e)` for
+/// `x > 0` and `e/(1 + e)` for `x < 0` with `1 + e` an exact pair and one corrected division.
 #[cold]
 #[inline(never)]
 #[target_feature(enable = "avx2,fma")]
-fn sigmoid_exp_any(x: __m256) -> __m256 {
+pub(super) fn sigmoid_finish_any(x: __m256, e: __m256) -> __m256 {
     let (p, s) = exp_minus_abs_parts(x, None);
-    scaled(p, s)
+    let em = scaled(p, s); // e^−|x|
+    let (d, d_lo) = fast_two_sum(splat(1.0), em);
+    let num = _mm256_blendv_ps(splat(1.0), em, x);
+    let careful = corrected_div(num, _mm256_setzero_ps(), d, d_lo);
+    let fast = sigmoid_finish(x, e);
+    _mm256_blendv_ps(fast, careful, outside(x, NORMAL_EXP_LIMIT))
 }
 
-/// Sigmoid, stage 2: `1/(1 + e)` for `x ≥ 0`, `e/(1 + e)` for `x < 0`, with `1 + e` as an
-/// exact pair and one corrected division.
+/// SiLU `x·sigmoid(x)`, stage 1: `E = e^−x` by [`exp_in_range`], meaningful on lanes with
+/// `|x| ≤ 87` ([`silu_finish_any`] replaces the others).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn sigmoid_finish(x: __m256, e: __m256) -> __m256 {
-    let (d, d_lo) = fast_two_sum(splat(1.0), e);
-    let num = _mm256_blendv_ps(splat(1.0), e, x);
-    corrected_div(num, _mm256_setzero_ps(), d, d_lo)
+pub(super) fn silu_exp(x: __m256) -> __m256 {
+    exp_in_range(_mm256_xor_ps(x, splat(-0.0)))
 }
 
-/// SiLU's stage state: `e^−|x| = p·s·2^−64` as `(p, s)`, and whether the chunk has a lane
-/// outside the normal range (`|x| > 87` or NaN), which then takes the careful stage 2.
-pub(super) type SiluState = (__m256, __m256, bool);
-
-/// The initial [`SiluState`].
+/// Lanes where [`silu_finish`] is not valid (NaN or `|x| > 87`; see [`outside`]): the driver
+/// runs [`silu_finish_any`] on chunks with such a lane.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn silu_zero() -> SiluState {
-    (_mm256_setzero_ps(), _mm256_setzero_ps(), false)
+pub(super) fn silu_flag(x: __m256) -> __m256 {
+    sigmoid_flag(x)
 }
 
-/// SiLU `x·sigmoid(x)`, stage 1: `e^−|x| = p·s·2^−64` as the pair `(p, s)`.
+/// SiLU, stage 2, for `|x| ≤ 87`: `x·sigmoid(x) = x/(1 + E)` from `E = e^−x` (one form for
+/// both signs, no blend): `1 + E` as the pair of [`one_plus`], one corrected division of `x`.
+/// An exact quotient gives a `+0` correction, so `x = −0` gives `−0`. For `x < 0` the error
+/// is that of `E` (not damped) plus one rounding.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn silu_exp(x: __m256) -> SiluState {
-    let nz = _mm256_or_ps(x, splat(-0.0)); // −|x|
-    if any_lane(_mm256_cmp_ps::<_CMP_NGE_UQ>(nz, splat(-NORMAL_EXP_LIMIT))) {
-        let (p, s) = exp_minus_abs_parts(x, None);
-        (p, s, true)
-    } else {
-        // The clamp of `exp_minus_abs_parts` is a no-op here.
-        let (p, s) = exp_nonpositive_parts(nz, None);
-        (p, s, false)
-    }
+pub(super) fn silu_finish(x: __m256, e: __m256) -> __m256 {
+    let (d, d_lo) = one_plus(e);
+    corrected_div(x, _mm256_setzero_ps(), d, d_lo)
 }
 
-/// SiLU, stage 2: `x·sigmoid(x)` from stage 1's `e^−|x| = p·s·2^−64`.
-///
-/// Chunks with every `|x| ≤ 87` (a normal `e`, formed exactly as `p·2^n` by an exponent-field
-/// add) take [`silu_in_range`]: `sigmoid(x)` as the double word `q + c` of a corrected
-/// division, then `x·(q + c)` rounded once. Any other chunk takes [`silu_finish_any`], which
-/// gives the same bits on its in-range lanes.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub(super) fn silu_finish(x: __m256, (p, s, careful): SiluState) -> __m256 {
-    if careful {
-        return silu_finish_any(x, p, s);
-    }
-    silu_in_range(x, times_pow2(p, exponent_field_of_scaled(s)))
-}
-
-/// `x·sigmoid(x)` for `|x| ≤ 87` from `e = e^−|x|`: `sigmoid = num/d` with `num = 1` (`x ≥ 0`)
-/// or `e` (`x < 0`) and `d + d_lo = 1 + e` exactly; `q = num/d` rounded and `c = r/d` from
-/// its exact residual `r = num − q·(d + d_lo)` (through the 12-bit `rcp`: `|c| ≤ ulp(q)`, so
-/// `q + c` is good to about 2^−35 relative); the result `fma(x, q, x·c)` rounds once. For
-/// `x > 20` it is `x − x·e` with `x·e < 2^−28·x`, which rounds to `x`.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn silu_in_range(x: __m256, e: __m256) -> __m256 {
-    let (d, d_lo) = fast_two_sum(splat(1.0), e);
-    let num = _mm256_blendv_ps(splat(1.0), e, x);
-    let q = _mm256_div_ps(num, d);
-    // Residual formed as `num − q·d − q·d_lo`, so an exact quotient gives `c = +0` and
-    // `x = −0` keeps its sign through `x·c = −0`.
-    let r = _mm256_fnmadd_ps(q, d, num);
-    let r = _mm256_fnmadd_ps(q, d_lo, r);
-    let c = _mm256_mul_ps(r, _mm256_rcp_ps(d));
-    _mm256_fmadd_ps(x, q, _mm256_mul_ps(x, c))
-}
-
-/// [`silu_finish`] for any lane: [`silu_in_range`] on the lanes with `|x| ≤ 87`, the careful
+/// SiLU, stage 2, for any lane: [`silu_finish`] of stage 1's `E` on the lanes with `|x| ≤ 87`,
+/// the careful
 /// form (`x` clamped to −110, `m·e` kept exact through the `2^(n+64)` scaling so a subnormal
 /// result is rounded once, `x` itself above 20) on the others.
 #[cold]
 #[inline(never)]
 #[target_feature(enable = "avx2,fma")]
-fn silu_finish_any(x: __m256, p: __m256, s: __m256) -> __m256 {
+pub(super) fn silu_finish_any(x: __m256, e: __m256) -> __m256 {
+    let (p, s) = exp_minus_abs_parts(x, None);
     let m = max_keep_nan(x, -SIGMOID_CLAMP);
     let careful = saturate_to_x(x, silu_quotient(m, scaled(p, s), p, s));
-    let fast = silu_in_range(x, times_pow2(p, exponent_field_of_scaled(s)));
+    let fast = silu_finish(x, e);
     _mm256_blendv_ps(fast, careful, outside(x, NORMAL_EXP_LIMIT))
 }
 
@@ -260,99 +255,53 @@ fn saturate_to_x(x: __m256, v: __m256) -> __m256 {
     _mm256_blendv_ps(v, x, _mm256_cmp_ps::<_CMP_GT_OQ>(x, splat(GELU_CLAMP)))
 }
 
-/// Below this `|x|` tanh is the odd polynomial of [`tanh_small`]; from it on, `tanh ≥ 0.51`
-/// and `1 − 2/(E + 1)` (with `E = e^2|x|`) loses nothing to cancellation that matters.
-const TANH_SMALL: f32 = 0.5625;
 /// Chunks with a lane beyond this `|x|` (or NaN) take [`tanh_finish_any`]; below it
-/// `e^2|x|` is normal, so [`exp_in_range_one_constant`] applies.
+/// `e^2|x| − 1` is normal and finite, so [`expm1_nonnegative`] applies.
 const TANH_FAST_LIMIT: f32 = 40.0;
-/// From this `|x|` on tanh rounds to ±1 (it does from 9.01); the careful path clamps to it.
-const TANH_CLAMP: f32 = 9.1;
 
-/// tanh's stage state: `E = e^2|x|` (`|x|` clamped to [`TANH_CLAMP`] in careful chunks), and
-/// whether the chunk has a lane beyond [`TANH_FAST_LIMIT`] or NaN.
-pub(super) type TanhState = (__m256, bool);
-
-/// The initial [`TanhState`].
+/// tanh, stage 1 (see `driver`): `e = e^2|x| − 1` by [`expm1_nonnegative`] (`2|x|` is exact),
+/// meaningful on lanes with `|x| ≤ 40` ([`tanh_finish_any`] replaces the others).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_zero() -> TanhState {
-    (_mm256_setzero_ps(), false)
-}
-
-/// tanh, stage 1 (see `driver`): `E = e^2|x|` by [`exp_in_range_one_constant`] (`2|x|` is
-/// exact; the reduction's extra error of `|n|·1.9·10^−9` reaches the result damped by
-/// `2E/(E + 1)² < 0.37`, below 0.03 ULP).
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_exp(x: __m256) -> TanhState {
+pub(super) fn tanh_expm1(x: __m256) -> __m256 {
     let a = abs(x);
-    if any_lane(outside(x, TANH_FAST_LIMIT)) {
-        // `minps` returns its second operand on NaN: NaN lanes get a finite `E` here and
-        // are replaced in `tanh_finish_any`.
-        let a = _mm256_min_ps(a, splat(TANH_CLAMP));
-        (exp_in_range_one_constant(_mm256_add_ps(a, a)), true)
-    } else {
-        (exp_in_range_one_constant(_mm256_add_ps(a, a)), false)
-    }
+    expm1_nonnegative(_mm256_add_ps(a, a))
 }
 
-/// tanh, stage 2: `sign(x)·t(|x|)` with `t` the polynomial of [`tanh_small`] for
-/// `|x| < 0.5625` and `1 − 2/(E + 1)` above, both computed and blended per lane, the sign
-/// restored by OR (so `−0` stays `−0`). Chunks with NaN or `|x| > 40` take
-/// [`tanh_finish_any`], which gives the same bits on their other lanes.
+/// Lanes where [`tanh_finish`] is not valid (NaN or `|x| > 40`; see [`outside`]): the driver
+/// runs [`tanh_finish_any`] on chunks with such a lane.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn tanh_flag(x: __m256) -> __m256 {
+    outside(x, TANH_FAST_LIMIT)
+}
+
+/// tanh, stage 2, for `|x| ≤ 40`: `sign(x)·e/(e + 2)` for every such `|x|` (one form, no
+/// blend), the sign restored by OR (so `−0` stays `−0`).
 ///
-/// Errors: the polynomial's relative error is below 0.09·2^−24 (`tools/fit_tanh.py`) and
-/// `a³·P` is below `a/10`, so its own roundings stay below 0.2 ULP; above 0.5625 the result is
-/// at least 0.51 while `2/(E + 1) ≤ 0.49`, so the few roundings of `E`, `E + 1` and the
-/// quotient reach the result at most halved. The exhaustive sweep checks the whole.
+/// Errors: `e + 2` is carried as an exact pair (`2 + e` by the fast two-sum is exact for
+/// `0 ≤ e < 2^25`; above, the quotient is 1 either way) into one corrected division, so the
+/// result carries the error of `e` damped by `2/(e + 2) ≤ 1`, plus one rounding; `e` itself is
+/// within about 0.5 ULP plus the polynomial's 0.03·2^−24 (`tools/fit_expm1.py`). The
+/// exhaustive sweep checks the whole.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tanh_finish(x: __m256, (e, careful): TanhState) -> __m256 {
-    if careful {
-        return tanh_finish_any(x, e);
-    }
-    tanh_of_abs(x, abs(x), e)
-}
-
-/// `sign(x)·tanh(a)` for `a = |x|` (or `|x|` clamped) and `e = e^2a`.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn tanh_of_abs(x: __m256, a: __m256, e: __m256) -> __m256 {
-    let one = splat(1.0);
-    let big = _mm256_sub_ps(one, _mm256_div_ps(splat(2.0), _mm256_add_ps(e, one)));
-    let small = tanh_small(a);
-    let t = _mm256_blendv_ps(
-        big,
-        small,
-        _mm256_cmp_ps::<_CMP_LT_OQ>(a, splat(TANH_SMALL)),
-    );
+pub(super) fn tanh_finish(x: __m256, e: __m256) -> __m256 {
+    let (d, d_lo) = fast_two_sum(splat(2.0), e);
+    let t = corrected_div(e, _mm256_setzero_ps(), d, d_lo);
     _mm256_or_ps(t, _mm256_and_ps(x, splat(-0.0)))
 }
 
-/// `tanh(a)` for `0 ≤ a < 0.5625`: `a + a³·P(a²)`, `P` the degree-4 fit of
-/// `(tanh(a) − a)/a³` by `tools/fit_tanh.py` (relative error of the result below 0.09·2^−24
-/// before rounding). A subnormal `a` gives `a`.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn tanh_small(a: __m256) -> __m256 {
-    let s = _mm256_mul_ps(a, a);
-    let mut p = splat(-0.006_525_572_4);
-    p = _mm256_fmadd_ps(p, s, splat(0.021_263_354));
-    p = _mm256_fmadd_ps(p, s, splat(-0.053_901_754));
-    p = _mm256_fmadd_ps(p, s, splat(0.133_330_73));
-    p = _mm256_fmadd_ps(p, s, splat(-0.333_333_3));
-    _mm256_fmadd_ps(_mm256_mul_ps(a, s), p, a)
-}
-
-/// [`tanh_finish`] for a chunk with NaN or `|x| > 40`: `|x|` clamped to 9.1 (where the fast
-/// form gives exactly 1, as it does up to 40), NaN lanes give `x + x` (a quiet NaN).
+/// tanh, stage 2, for any lane: [`tanh_finish`] of stage 1's `e` on the lanes with
+/// `|x| ≤ 40`, `±1` (the sign of `x`) beyond, where tanh rounds to ±1 (it does from 9.01),
+/// and `x + x` (a quiet NaN) on NaN lanes.
 #[cold]
 #[inline(never)]
 #[target_feature(enable = "avx2,fma")]
-fn tanh_finish_any(x: __m256, e: __m256) -> __m256 {
-    let a = _mm256_min_ps(abs(x), splat(TANH_CLAMP));
-    let t = tanh_of_abs(x, a, e);
+pub(super) fn tanh_finish_any(x: __m256, e: __m256) -> __m256 {
+    let t = tanh_finish(x, e);
+    let one = _mm256_or_ps(splat(1.0), _mm256_and_ps(x, splat(-0.0)));
+    let t = _mm256_blendv_ps(t, one, outside(x, TANH_FAST_LIMIT));
     _mm256_blendv_ps(t, _mm256_add_ps(x, x), _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x))
 }
 

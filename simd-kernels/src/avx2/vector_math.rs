@@ -131,11 +131,18 @@ pub(super) fn any_lane(m: __m256) -> bool {
     _mm256_movemask_ps(m) != 0
 }
 
-/// Mask of the lanes that are NaN or have `|x| > limit`.
+/// A vector whose lanes have the sign bit set exactly where `x` is NaN or `|x| > limit`
+/// (`0 ≤ limit < ∞`): what [`any_lane`] and `blendv` read; the other bits are no mask.
+///
+/// As integers the bits of `|x|` order like `|x|` (NaNs above `+∞`), so
+/// `bits(|x|) + (2^31 − 1 − bits(limit))` reaches `2^31` exactly when `|x| > limit` or `x` is
+/// NaN, and never wraps: one integer add, which any vector port runs, where a float compare
+/// takes an FMA-pipe slot.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn outside(x: __m256, limit: f32) -> __m256 {
-    _mm256_cmp_ps::<_CMP_NLE_UQ>(abs(x), splat(limit))
+    let bias = _mm256_set1_epi32((i32::MAX as u32 - limit.to_bits()) as i32);
+    _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(abs(x)), bias))
 }
 
 /// `e^a` for `|a| ≤ 87` (normal results), as `p·2^n` exactly (an exponent-field add): the
@@ -147,15 +154,34 @@ pub(super) fn exp_in_range(a: __m256) -> __m256 {
     times_pow2(exp_poly(reduced(nf, rh)), exponent_field(t))
 }
 
-/// `e^a` for `|a| ≤ 87` like [`exp_in_range`], but reduced with the one constant `LN2_HI`
-/// (one FMA fewer): `r` then also carries `n·(ln 2 − LN2_HI)`, at most `|n|·1.9·10^−9`, so
-/// the relative error grows by that much. For callers whose result damps the error of `e^a`
-/// by about `1/e^a` (tanh's `2/(e^2|x| + 1)`).
+/// `e^a − 1` for `0 ≤ a ≤ 87` (NaN propagates): `a = n·ln2 + r` with the one constant
+/// `LN2_HI` (`r` then also carries `n·(ln 2 − LN2_HI)`, at most `|n|·1.9·10^−9`), `e^r − 1 =
+/// r + r²·P(r)` ([`expm1_poly`]) and the result `fma(2^n, e^r − 1, 2^n − 1)` rounded once
+/// (`2^n − 1` is exact for `n ≤ 24`; above, the `−1` is below the rounding). For `n = 0`
+/// (`a < 0.35`) the reduction is exact (`r = a`), so small arguments keep their relative
+/// accuracy. The one-constant error is for callers that damp the error of `e^a` by about
+/// `1/e^a` (tanh's `e/(e + 2)`).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn exp_in_range_one_constant(a: __m256) -> __m256 {
-    let (t, _, r) = round_reduce(a, ROUND_MAGIC);
-    times_pow2(exp_poly(r), exponent_field(t))
+pub(super) fn expm1_nonnegative(a: __m256) -> __m256 {
+    let (t, _, r) = round_reduce(a, POW2_MAGIC);
+    let s = pow2_bits(t);
+    _mm256_fmadd_ps(s, expm1_poly(r), _mm256_sub_ps(s, splat(1.0)))
+}
+
+/// `e^r − 1` for `|r| ≤ 0.348`: `r + r²·P(r)` with `P` the degree-5 fit of
+/// `(e^r − 1 − r)/r²` by `tools/fit_expm1.py` (relative error 0.03·2^−24 with these f32
+/// coefficients, before rounding); 7 FMA-pipe operations.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn expm1_poly(r: __m256) -> __m256 {
+    let mut p = splat(0.000_198_913_91);
+    p = _mm256_fmadd_ps(p, r, splat(0.001_393_401_1));
+    p = _mm256_fmadd_ps(p, r, splat(0.008_333_310_5));
+    p = _mm256_fmadd_ps(p, r, splat(0.041_666_463));
+    p = _mm256_fmadd_ps(p, r, splat(0.166_666_67));
+    p = _mm256_fmadd_ps(p, r, splat(0.5));
+    _mm256_fmadd_ps(_mm256_mul_ps(r, r), p, r)
 }
 
 /// `e^(a + a_lo)` for `|a| ≤ 87` and `|a_lo| ≤ 2^−20·|a|` (normal results) as `p·2^n` with one
@@ -190,12 +216,6 @@ pub(super) fn exp_parts(a_hi: __m256, a_lo: __m256) -> (__m256, __m256i) {
 /// [`pow2_bits`] gives the f32 `2^(n + 64)` directly.
 const SCALED_MAGIC: f32 = 12_583_103.0;
 
-/// `n << 23` from the `s = 2^(n + 64)` of [`exp_nonpositive_parts`].
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub(super) fn exponent_field_of_scaled(s: __m256) -> __m256i {
-    _mm256_sub_epi32(_mm256_castps_si256(s), _mm256_set1_epi32(191 << 23))
-}
 /// 2^−64: the factor that brings `p·2^(n+64)` back to `e^a`.
 pub(super) const TWO_POW_M64: f32 = f32::from_bits(0x1f80_0000);
 
