@@ -11,7 +11,7 @@
 //! the list head and its two counters, no length.
 
 use crate::class::NUM_CLASSES;
-use crate::freelist::{Batch, Links, prefetch};
+use crate::freelist::{Batch, Links};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, bump_owned};
 
 /// `loaded.count` of a cache never used since init: makes the first free take the slow path
@@ -164,7 +164,7 @@ impl CpuClassCache {
                 m.head = links.read(obj, 0);
                 // The next pop reads `m.head`'s line (prefetched by the pop before this one);
                 // start on the line of the object after it now: two misses in flight, not one.
-                prefetch(links.hint(obj));
+                links.prefetch_hint(obj);
             }
             obj
         })

@@ -1,6 +1,8 @@
 //! Intrusive lists threaded through free objects (every object is at least 64 bytes, so it
 //! has room for the three words used here: word 0 = next object, word 1 = next magazine,
-//! word 2 = the object after next, a prefetch hint).
+//! word 2 = the object after next, a prefetch hint). The words start at the object for
+//! classes below 4 KiB and on an address-dependent line of it from 4 KiB up
+//! ([`crate::class::link_offset`]).
 //!
 //! # The prefetch hint
 //! Popping a list is a chain of dependent loads: the next head is read from the object being
@@ -8,7 +10,8 @@
 //! at one cache-miss latency per object. Every push therefore also stores, in word 2, the
 //! successor of its successor, and the fast-path pop prefetches it: two chains of misses run
 //! side by side instead of one (1024 random-order frees and allocations of 256 B: allocation
-//! 4.6 -> 2.8 ns, Intel Xeon VM, family 6 model 167). The hint is only ever prefetched, never
+//! 4.6 -> 2.8 ns, Intel Xeon VM, family 6 model 167); the coloured classes (4 KiB and up) do
+//! without it (see [`Links::hints`]). The hint is only ever prefetched, never
 //! dereferenced, so a stale or corrupted hint costs a wasted prefetch and nothing else; it is
 //! always written before it is read (every object enters a list through a push), so reading
 //! it reads initialised memory.
@@ -35,6 +38,8 @@ pub(crate) struct Links<'a> {
     /// for lists outside a pool).
     #[cfg(hardened)]
     check: Option<(&'a Regions, usize)>,
+    /// [`crate::class::link_colour_mask`] of the class.
+    colour_mask: usize,
     _regions: PhantomData<&'a ()>,
 }
 
@@ -43,11 +48,32 @@ impl<'a> Links<'a> {
     #[cfg_attr(not(hardened), allow(unused_variables))]
     #[inline(always)]
     pub(crate) fn new(secret: usize, regions: &'a crate::regions::Regions, class: usize) -> Self {
+        Self::with_colour(
+            secret,
+            regions,
+            class,
+            crate::class::link_colour_mask(class),
+        )
+    }
+
+    /// As [`Links::new`], with the class's [`link_colour_mask`](crate::class::link_colour_mask)
+    /// given by the caller (the fast paths pass a constant, so that the offset arithmetic
+    /// disappears below the coloured classes).
+    #[cfg_attr(not(hardened), allow(unused_variables))]
+    #[inline(always)]
+    pub(crate) fn with_colour(
+        secret: usize,
+        regions: &'a crate::regions::Regions,
+        class: usize,
+        colour_mask: usize,
+    ) -> Self {
+        debug_assert_eq!(colour_mask, crate::class::link_colour_mask(class));
         Self {
             #[cfg(hardened)]
             secret,
             #[cfg(hardened)]
             check: Some((regions, class)),
+            colour_mask,
             _regions: PhantomData,
         }
     }
@@ -60,8 +86,29 @@ impl<'a> Links<'a> {
             secret: 0,
             #[cfg(hardened)]
             check: None,
+            colour_mask: 0,
             _regions: PhantomData,
         }
+    }
+
+    /// Whether pushes record the prefetch hint and pops prefetch it: not in the coloured
+    /// classes, whose list words already spread over the cache sets (their 4 KiB batches ran
+    /// as fast without it) and where the hint's colour arithmetic cost about ten instructions
+    /// per alloc+free pair; word 2 is then written null.
+    #[inline(always)]
+    fn hints(self) -> bool {
+        self.colour_mask == 0
+    }
+
+    /// Where link `word` of the object at `slot` lives (see [`crate::class::link_offset`]).
+    #[inline(always)]
+    fn at(self, slot: *mut u8, word: usize) -> *mut *mut u8 {
+        slot.wrapping_add(crate::class::link_offset_masked(
+            slot.addr(),
+            self.colour_mask,
+        ))
+        .cast::<*mut u8>()
+        .wrapping_add(word)
     }
 
     /// Writes link `word` (0, 1 or 2) of the free object at `slot` to point at `next`.
@@ -71,7 +118,7 @@ impl<'a> Links<'a> {
     /// pointer for word `word`.
     #[inline(always)]
     pub(crate) unsafe fn write(self, slot: *mut u8, word: usize, next: *mut u8) {
-        let at = slot.cast::<*mut u8>().wrapping_add(word);
+        let at = self.at(slot, word);
         #[cfg(hardened)]
         let next = next.map_addr(|a| a ^ self.secret ^ at.addr());
         // SAFETY: the caller guarantees the word is writable and aligned.
@@ -101,7 +148,7 @@ impl<'a> Links<'a> {
     /// As [`Links::link`], and `head` is null or a free object of a list built with this codec.
     #[inline(always)]
     pub(crate) unsafe fn push_onto(self, slot: *mut u8, head: *mut u8) {
-        let after = if head.is_null() {
+        let after = if head.is_null() || !self.hints() {
             ptr::null_mut()
         } else {
             // SAFETY: `head` is a free object of a list of this codec: its word 0 was written.
@@ -111,15 +158,19 @@ impl<'a> Links<'a> {
         unsafe { self.link(slot, head, after) };
     }
 
-    /// The prefetch hint of `slot`: the object after its successor, as recorded by
-    /// [`Links::link`]. Only ever to be [prefetched](prefetch), never followed.
+    /// Prefetches the line of the list words of the object after `slot`'s successor, as
+    /// recorded by [`Links::link`] (the line the pop after next reads).
     ///
     /// # Safety
     /// `slot` is a free object that entered its list through [`Links::link`] with this codec.
     #[inline(always)]
-    pub(crate) unsafe fn hint(self, slot: *mut u8) -> *mut u8 {
+    pub(crate) unsafe fn prefetch_hint(self, slot: *mut u8) {
+        if !self.hints() {
+            return;
+        }
         // SAFETY: `link` wrote word 2 of `slot`.
-        unsafe { self.read_unchecked(slot, 2) }
+        let hint = unsafe { self.read_unchecked(slot, 2) };
+        prefetch(self.at(hint, 0).cast());
     }
 
     /// Reads and decodes link `word` of `slot` without validating it (for hints, and for
@@ -130,7 +181,7 @@ impl<'a> Links<'a> {
     /// codec.
     #[inline(always)]
     unsafe fn read_unchecked(self, slot: *mut u8, word: usize) -> *mut u8 {
-        let at = slot.cast::<*mut u8>().wrapping_add(word);
+        let at = self.at(slot, word);
         // SAFETY: the caller guarantees the word was written.
         let raw = unsafe { at.read() };
         #[cfg(hardened)]
@@ -146,7 +197,7 @@ impl<'a> Links<'a> {
     /// of the same pool and class.
     #[inline(always)]
     pub(crate) unsafe fn read(self, slot: *mut u8, word: usize) -> *mut u8 {
-        let at = slot.cast::<*mut u8>().wrapping_add(word);
+        let at = self.at(slot, word);
         // SAFETY: the caller guarantees the word is readable and was written as a link.
         let raw = unsafe { at.read() };
         #[cfg(hardened)]

@@ -4,18 +4,25 @@
 //! when an object is handed out again. Every finding goes to [`fatal`], which never returns
 //! or unwinds.
 
-use crate::class::{SLAB_SIZE, class_size};
+use crate::class::{SLAB_SIZE, class_size, link_offset};
 use crate::regions::Regions;
 use crate::report::fatal;
 use crate::slab::{NO_CLASS, SlabDesc};
 use crate::sync::Ordering;
 
-/// Byte written over free objects (after the three link words).
+/// Byte written over free objects (all but the three list words).
 pub const POISON: u8 = 0xA5;
 
-/// Bytes at the start of a free object used by the list links and the prefetch hint (not
-/// poisoned; see `freelist`).
+/// Bytes of a free object used by the list links and the prefetch hint (not poisoned; at
+/// [`link_offset`], see `freelist`).
 const LINK_BYTES: usize = 3 * core::mem::size_of::<usize>();
+
+/// The two poisoned byte ranges of a free object of `class` at `addr`: before and after its
+/// list words.
+fn poisoned_ranges(addr: usize, class: usize) -> [core::ops::Range<usize>; 2] {
+    let off = link_offset(addr, class);
+    [0..off, off + LINK_BYTES..class_size(class)]
+}
 
 /// The descriptor and bit of `addr`, after validating that it starts an object of `class` in
 /// a slab of that class; otherwise reports `what` (or the more precise fault found).
@@ -76,10 +83,13 @@ pub(crate) fn check_link(regions: &Regions, slot: *mut u8, next: *mut u8, class:
     }
 }
 
-/// Poisons a freshly carved object past its link words.
-pub(crate) fn poison_fresh(obj: *mut u8, size: usize) {
-    // SAFETY: `obj` starts a free `size`-byte object of the pool (the caller carved it).
-    unsafe { obj.add(LINK_BYTES).write_bytes(POISON, size - LINK_BYTES) };
+/// Poisons a freshly carved object of `class`, all but its list words.
+pub(crate) fn poison_fresh(obj: *mut u8, class: usize) {
+    for r in poisoned_ranges(obj.addr(), class) {
+        // SAFETY: `obj` starts a free object of `class` of the pool (the caller carved it);
+        // the range lies inside it.
+        unsafe { obj.add(r.start).write_bytes(POISON, r.len()) };
+    }
 }
 
 /// Marks `obj` as handed out after checking it is free and still poisoned.
@@ -99,27 +109,29 @@ pub(crate) fn on_alloc(regions: &Regions, obj: *mut u8, class: usize) {
             "object handed out twice (free lists corrupted)",
         )
     }
-    // Word by word: objects are aligned to their class size (>= 64), so the tail after the
-    // link words is 8-byte aligned and a whole number of words.
-    // SAFETY: `obj` is a `size`-byte object of the pool that was free until now.
-    let tail = unsafe {
-        core::slice::from_raw_parts(obj.add(LINK_BYTES).cast::<u64>(), (size - LINK_BYTES) / 8)
-    };
-    // Under Miri (which interprets every word) only the first words are checked.
-    let checked = if cfg!(miri) {
-        &tail[..tail.len().min(6)]
-    } else {
-        tail
-    };
-    if checked
-        .iter()
-        .any(|&w| w != u64::from_ne_bytes([POISON; 8]))
-    {
-        fatal(
-            obj.addr(),
-            size,
-            "free object overwritten (write after free)",
-        )
+    for r in poisoned_ranges(obj.addr(), class) {
+        // Word by word: the list words are 8-byte aligned and objects are aligned to their
+        // class size, so both ranges are whole words.
+        // SAFETY: `obj` is an object of the pool that was free until now; the range lies
+        // inside it.
+        let words =
+            unsafe { core::slice::from_raw_parts(obj.add(r.start).cast::<u64>(), r.len() / 8) };
+        // Under Miri (which interprets every word) only the first words are checked.
+        let checked = if cfg!(miri) {
+            &words[..words.len().min(6)]
+        } else {
+            words
+        };
+        if checked
+            .iter()
+            .any(|&w| w != u64::from_ne_bytes([POISON; 8]))
+        {
+            fatal(
+                obj.addr(),
+                size,
+                "free object overwritten (write after free)",
+            )
+        }
     }
 }
 
@@ -142,7 +154,7 @@ pub(crate) fn check_live(regions: &Regions, obj: *mut u8, class: usize) {
 }
 
 /// Validates a free of `obj` as `class` and marks it free; reports a double free or a
-/// pointer the pool does not own. Then poisons the object past its three link words: the bytes
+/// pointer the pool does not own. Then poisons the object but its three list words: the bytes
 /// of the caller's layout (`size`) through the caller's pointer `user`, the rest through the
 /// pool's own pointer `obj` (see `SlabPool::own`).
 pub(crate) fn on_free(regions: &Regions, obj: *mut u8, user: *mut u8, size: usize, class: usize) {
@@ -156,14 +168,15 @@ pub(crate) fn on_free(regions: &Regions, obj: *mut u8, user: *mut u8, size: usiz
     if word.fetch_and(!mask, Ordering::Relaxed) & mask == 0 {
         fatal(obj.addr(), class_size(class), "double free")
     }
-    let class_bytes = class_size(class);
-    let split = size.clamp(LINK_BYTES, class_bytes);
-    // SAFETY: `obj`/`user` start a `class_bytes`-byte object of this pool that the caller just
-    // gave back; `user` covers the caller's `size` bytes, `obj` the whole object; the bytes
-    // past the link words are ours to overwrite.
-    unsafe {
-        user.add(LINK_BYTES).write_bytes(POISON, split - LINK_BYTES);
-        obj.add(split).write_bytes(POISON, class_bytes - split);
+    for r in poisoned_ranges(obj.addr(), class) {
+        let split = size.clamp(r.start, r.end);
+        // SAFETY: `obj`/`user` start an object of `class` of this pool that the caller just
+        // gave back; `user` covers the caller's `size` bytes, `obj` the whole object; the
+        // range lies inside it and holds no list word.
+        unsafe {
+            user.add(r.start).write_bytes(POISON, split - r.start);
+            obj.add(split).write_bytes(POISON, r.end - split);
+        }
     }
 }
 

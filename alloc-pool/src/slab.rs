@@ -213,7 +213,7 @@ impl SlabLayer<'_> {
                     // object lies inside the slab.
                     let obj = unsafe { slab.add(bump as usize * size) };
                     #[cfg(hardened)]
-                    crate::hardened::poison_fresh(obj, size);
+                    crate::hardened::poison_fresh(obj, self.class);
                     obj
                 };
                 // SAFETY: `obj` is a free object of this class, not in any list any more.

@@ -509,6 +509,38 @@ fn freed_memory_is_poisoned() {
     });
 }
 
+#[cfg(hardened)]
+#[test]
+fn coloured_objects_are_poisoned_around_their_list_words() {
+    with_pool::<NoCpuCache, _>(SMALL, 1 << 21, |pool| {
+        let l = layout(4096, 8);
+        let blocks = alloc_n(pool, l, 20);
+        let offsets: Vec<usize> = blocks
+            .iter()
+            .map(|p| crate::class::link_offset(p.addr(), 6))
+            .collect();
+        assert!(offsets.iter().any(|&o| o != 0), "the list words move");
+        for (&p, &off) in blocks.iter().zip(&offsets) {
+            // SAFETY: allocated above, freed once; the freed bytes are only read, while the
+            // pool (single thread, no further allocation) does not hand them out.
+            unsafe {
+                p.write_bytes(0, 4096);
+                pool.dealloc(p, l);
+                let bytes = core::slice::from_raw_parts(p, 4096);
+                for (i, &b) in bytes.iter().enumerate() {
+                    if !(off..off + 24).contains(&i) {
+                        assert_eq!(
+                            b,
+                            crate::POISON,
+                            "byte {i} of a freed object, links at {off}"
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
+
 #[test]
 fn grow_zeroed_zeroes_up_to_the_returned_length() {
     for cpu in [Some(0), None] {

@@ -5,6 +5,7 @@ use core::ptr;
 
 use super::SlabPool;
 use super::held::Held;
+use crate::class::{FIRST_COLOURED_CLASS, link_colour_mask};
 #[cfg(hardened)]
 use crate::hardened;
 use crate::hook::CpuHook;
@@ -20,7 +21,12 @@ impl<H: CpuHook> SlabPool<H> {
         for i in 0..3 {
             core::hint::black_box(class + i);
         }
-        let obj = self.alloc_class_once(class, req);
+        // One branch on the class, then fast paths whose colour mask is a constant.
+        let obj = if class < FIRST_COLOURED_CLASS {
+            self.alloc_class_once(class, req, link_colour_mask(0))
+        } else {
+            self.alloc_class_once(class, req, link_colour_mask(FIRST_COLOURED_CLASS))
+        };
         if obj.is_null() {
             return self.alloc_class_after_trim(class, req);
         }
@@ -34,15 +40,15 @@ impl<H: CpuHook> SlabPool<H> {
             return ptr::null_mut();
         }
         self.trim();
-        self.alloc_class_once(class, req)
+        self.alloc_class_once(class, req, link_colour_mask(class))
     }
 
     #[inline(always)]
-    fn alloc_class_once(&self, class: usize, req: usize) -> *mut u8 {
+    fn alloc_class_once(&self, class: usize, req: usize, colour_mask: usize) -> *mut u8 {
         let obj = match Held::<H>::pin() {
             Some(held) => match self.held_cache(held.proof(), class) {
                 Some(cache) => {
-                    let obj = cache.pop(self.links(class));
+                    let obj = cache.pop(self.links_coloured(class, colour_mask));
                     if obj.is_null() {
                         self.refill(cache, class, req)
                     } else {
@@ -69,10 +75,35 @@ impl<H: CpuHook> SlabPool<H> {
     /// `Allocator` API).
     #[inline(always)]
     pub(super) unsafe fn free_class(&self, user: *mut u8, req: usize, class: usize) {
+        // One branch on the class, then fast paths whose colour mask is a constant.
+        if class < FIRST_COLOURED_CLASS {
+            // SAFETY: forwarded.
+            unsafe { self.free_class_coloured(user, req, class, link_colour_mask(0)) }
+        } else {
+            // SAFETY: forwarded.
+            unsafe {
+                self.free_class_coloured(user, req, class, link_colour_mask(FIRST_COLOURED_CLASS))
+            }
+        }
+    }
+
+    /// [`free_class`](Self::free_class) with the class's colour mask.
+    ///
+    /// # Safety
+    /// As `free_class`; `colour_mask` is `link_colour_mask(class)`.
+    #[inline(always)]
+    unsafe fn free_class_coloured(
+        &self,
+        user: *mut u8,
+        req: usize,
+        class: usize,
+        colour_mask: usize,
+    ) {
         // Lists keep the pool's own pointer; the link words of the object being freed are
-        // written through the caller's pointer when its layout covers them (see `own`).
+        // written through the caller's pointer when its layout covers them (see `own`): at
+        // the start of the object below the coloured classes (see `class::link_offset`).
         let obj = self.own(user);
-        let link = if req >= 3 * core::mem::size_of::<usize>() {
+        let link = if colour_mask == 0 && req >= 3 * core::mem::size_of::<usize>() {
             user
         } else {
             obj
@@ -91,9 +122,10 @@ impl<H: CpuHook> SlabPool<H> {
         if let Some(held) = Held::<H>::pin()
             && let Some(cache) = self.held_cache(held.proof(), class)
         {
+            let links = self.links_coloured(class, colour_mask);
             // SAFETY: `obj` is free and in no list; `link` is its address, writable for the
             // link words.
-            if unsafe { cache.push(self.links(class), obj, link, self.batches[class]) } {
+            if unsafe { cache.push(links, obj, link, self.batches[class]) } {
                 cache.cache().count_free(req);
             } else {
                 // SAFETY: as above.

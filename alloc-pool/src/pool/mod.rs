@@ -141,13 +141,24 @@ impl<H: CpuHook> SlabPool<H> {
     /// The link codec of `class`.
     #[inline(always)]
     fn links(&self, class: usize) -> Links<'_> {
-        // Only hardened mode encodes links: a plain build does not even load the secret.
-        let secret = if cfg!(hardened) {
+        Links::new(self.secret(), &self.regions, class)
+    }
+
+    /// The link-word secret of hardened mode (0, not even loaded, in a plain build).
+    #[inline(always)]
+    fn secret(&self) -> usize {
+        if cfg!(hardened) {
             self.secret.load(Ordering::Relaxed)
         } else {
             0
-        };
-        Links::new(secret, &self.regions, class)
+        }
+    }
+
+    /// The link codec of `class`, whose colour mask the caller knows (a constant on the fast
+    /// paths, see [`Links::with_colour`]).
+    #[inline(always)]
+    fn links_coloured(&self, class: usize, colour_mask: usize) -> Links<'_> {
+        Links::with_colour(self.secret(), &self.regions, class, colour_mask)
     }
 
     fn layer(&self, class: usize) -> SlabLayer<'_> {
