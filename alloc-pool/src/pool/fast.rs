@@ -43,6 +43,8 @@ impl<H: CpuHook> SlabPool<H> {
         self.alloc_class_once(class, req, link_colour_mask(class))
     }
 
+    /// One attempt: the held CPU index's cache, else the locked path. `colour_mask` is
+    /// `link_colour_mask(class)`, a constant where the caller branched on the class.
     #[inline(always)]
     fn alloc_class_once(&self, class: usize, req: usize, colour_mask: usize) -> *mut u8 {
         let obj = match Held::<H>::pin() {
