@@ -197,19 +197,13 @@ impl<'a> Links<'a> {
     /// of the same pool and class.
     #[inline(always)]
     pub(crate) unsafe fn read(self, slot: *mut u8, word: usize) -> *mut u8 {
-        let at = self.at(slot, word);
         // SAFETY: the caller guarantees the word is readable and was written as a link.
-        let raw = unsafe { at.read() };
+        let next = unsafe { self.read_unchecked(slot, word) };
         #[cfg(hardened)]
-        {
-            let next = raw.map_addr(|a| a ^ self.secret ^ at.addr());
-            if let (Some((regions, class)), false) = (self.check, next.is_null()) {
-                crate::hardened::check_link(regions, slot, next, class);
-            }
-            next
+        if let (Some((regions, class)), false) = (self.check, next.is_null()) {
+            crate::hardened::check_link(regions, slot, next, class);
         }
-        #[cfg(not(hardened))]
-        raw
+        next
     }
 }
 
